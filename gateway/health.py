@@ -1,0 +1,149 @@
+"""Liveness, readiness of the whole platform as seen from the edge, and Prometheus metrics."""
+
+import asyncio
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from gateway.state import GatewayState, get_state
+from services.queue import queue_name
+
+CHECK_TIMEOUT_SECONDS = 3.0
+WORKERS = ("routing", "notifications")  # the arq consumers, by queue
+
+router = APIRouter(tags=["ops"])
+StateDep = Annotated[GatewayState, Depends(get_state)]
+
+
+class Liveness(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="`ok` or `unavailable`", examples=["ok"])
+    checks: dict[str, str] = Field(
+        description="Gating checks: each service's own /readyz (database and Redis) and Redis "
+        "as the gateway sees it. `ok`, or `error: ...` with the reason.",
+        examples=[{"intake": "ok", "routing": "ok", "notifications": "ok", "redis": "ok"}],
+    )
+    workers: dict[str, str] = Field(
+        description="Informational, not gating: `ok` while the arq worker's health-check key "
+        "exists in Redis, `missing` otherwise, `unknown` when Redis is unreachable.",
+        examples=[{"routing": "ok", "notifications": "ok"}],
+    )
+
+
+async def _service_check(client: httpx.AsyncClient) -> str:
+    try:
+        response = await client.get("/readyz", timeout=CHECK_TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        return f"error: unreachable ({exc.__class__.__name__})"
+    if response.status_code == 200:
+        return "ok"
+    try:
+        failing = [f"{k}={v}" for k, v in response.json()["checks"].items() if v != "ok"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        failing = []
+    reason = f" ({'; '.join(failing)})" if failing else ""
+    return f"error: HTTP {response.status_code}{reason}"
+
+
+async def _redis_check(state: GatewayState) -> str:
+    if state.redis is None:
+        return "error: ADUAN_REDIS_URL is not set"
+    try:
+        await asyncio.wait_for(state.redis.ping(), CHECK_TIMEOUT_SECONDS)
+    except Exception as exc:  # readiness reports any fault
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+async def _worker_check(state: GatewayState, consumer: str) -> str:
+    if state.redis is None:
+        return "unknown"
+    # arq refreshes `<queue>:health-check` with an expiry while the worker runs.
+    key = f"{queue_name(state.settings, consumer)}:health-check"
+    try:
+        found = await asyncio.wait_for(state.redis.exists(key), CHECK_TIMEOUT_SECONDS)
+    except Exception:  # informational only
+        return "unknown"
+    return "ok" if found else "missing"
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness of the gateway",
+    description="200 while the gateway process runs; checks nothing else.",
+    response_model=Liveness,
+)
+async def healthz() -> Liveness:
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness of the platform",
+    description="Asks every service's `/readyz` (each checks its PostgreSQL and Redis) and pings "
+    "Redis, all concurrently. 200 only when every check is `ok`, else 503 with the reasons. "
+    "Worker liveness is reported but does not gate readiness.",
+    response_model=Readiness,
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "At least one check failed",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "unavailable",
+                        "checks": {
+                            "intake": "ok",
+                            "routing": "error: unreachable (ConnectError)",
+                            "notifications": "error: HTTP 503 (database=error: OSError)",
+                            "redis": "ok",
+                        },
+                        "workers": {"routing": "missing", "notifications": "ok"},
+                    }
+                }
+            },
+        }
+    },
+)
+async def readyz(state: StateDep) -> JSONResponse:
+    services, redis, workers = await asyncio.gather(
+        asyncio.gather(*(_service_check(client) for client in state.clients.values())),
+        _redis_check(state),
+        asyncio.gather(*(_worker_check(state, consumer) for consumer in WORKERS)),
+    )
+    checks = {**dict(zip(state.clients, services, strict=True)), "redis": redis}
+    ok = all(value == "ok" for value in checks.values())
+    body = Readiness(
+        status="ok" if ok else "unavailable",
+        checks=checks,
+        workers=dict(zip(WORKERS, workers, strict=True)),
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Request counts and latencies of the gateway, and of its calls to each service "
+    "(`aduan_gateway_upstream_*`), in the Prometheus text format.",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                CONTENT_TYPE_LATEST: {
+                    "example": 'aduan_gateway_upstream_requests_total{outcome="201",'
+                    'upstream="intake"} 3.0\n'
+                }
+            }
+        }
+    },
+)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

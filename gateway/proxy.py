@@ -1,0 +1,168 @@
+"""Forward public requests to the owning service, with the caller's identity signed in a header."""
+
+import time
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import Counter, Histogram
+
+from gateway.auth import Unauthenticated
+from gateway.state import GatewayState, get_state
+from gateway.upstreams import upstream_for
+from services.identity import IDENTITY_HEADER, Principal
+from services.logging import get_logger
+from services.middleware import REQUEST_ID_HEADER
+from services.problems import ProblemError, problem_response
+
+StateDep = Annotated[GatewayState, Depends(get_state)]
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# A whitelist: anything else the caller sends (Authorization, X-Aduan-Identity, cookies) stays here.
+FORWARDED_REQUEST_HEADERS = (
+    "content-type",
+    "accept",
+    "accept-language",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+)
+# Hop-by-hop (RFC 9110 §7.6.1), recomputed by us or our server (length, date, server), dropped
+# because httpx already decoded the body (content-encoding), or set by our own middleware.
+DROPPED_RESPONSE_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-encoding",
+        "date",
+        "server",
+        REQUEST_ID_HEADER.lower(),
+    }
+)
+
+UPSTREAM_REQUESTS = Counter(
+    "aduan_gateway_upstream_requests_total",
+    "Requests the gateway forwarded, by service and outcome (status code, timeout, unreachable)",
+    ["upstream", "outcome"],
+)
+UPSTREAM_LATENCY = Histogram(
+    "aduan_gateway_upstream_duration_seconds", "Time the services took to answer", ["upstream"]
+)
+log = get_logger(__name__)
+router = APIRouter(include_in_schema=False)  # the services document these paths themselves
+
+
+async def authenticate(request: Request, state: GatewayState) -> Principal:
+    try:
+        return await state.authenticator.authenticate(request.headers.getlist("authorization"))
+    except Unauthenticated as exc:
+        raise ProblemError(
+            "unauthenticated",
+            str(exc),
+            headers={"WWW-Authenticate": 'Bearer realm="aduan", error="invalid_token"'},
+        ) from exc
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 past `limit` bytes whatever Content-Length claimed."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ProblemError("payload_too_large", f"the limit is {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ProblemError("payload_too_large", f"the limit is {limit} bytes")
+    return bytes(body)
+
+
+def upstream_headers(request: Request, state: GatewayState, principal: Principal) -> dict[str, str]:
+    headers = {
+        name: ", ".join(values)
+        for name in FORWARDED_REQUEST_HEADERS
+        if (values := request.headers.getlist(name))
+    }
+    headers[REQUEST_ID_HEADER] = request.state.request_id
+    headers[IDENTITY_HEADER] = state.identity_header(principal)
+    # Lets services build public URLs and see the client; uvicorn resolves trusted proxies first.
+    if request.client is not None:
+        headers["x-forwarded-for"] = request.client.host
+    headers["x-forwarded-proto"] = request.url.scheme
+    if "host" in request.headers:
+        headers["x-forwarded-host"] = request.headers["host"]
+    return headers
+
+
+def relay_response(upstream: httpx.Response) -> Response:
+    named_by_connection = {
+        token.strip().lower() for token in upstream.headers.get("connection", "").split(",")
+    }
+    response = Response(content=upstream.content, status_code=upstream.status_code)
+    response.raw_headers.extend(
+        (name.lower(), value)
+        for name, value in upstream.headers.raw
+        if name.decode("latin-1").lower() not in DROPPED_RESPONSE_HEADERS
+        and name.decode("latin-1").lower() not in named_by_connection
+    )
+    return response
+
+
+def _upstream_failed(request: Request, service: str, outcome: str, exc: Exception) -> Response:
+    UPSTREAM_REQUESTS.labels(service, outcome).inc()
+    log.warning("%s %s on %s %s: %r", service, outcome, request.method, request.url.path, exc)
+    if outcome == "timeout":
+        # "gateway_timeout" is not in the kernel's catalogue yet, hence the explicit status.
+        detail = f"the {service} service did not answer in time"
+        return problem_response(request, "gateway_timeout", detail=detail, status=504)
+    detail = f"the {service} service " + (
+        "is unreachable" if outcome == "unreachable" else "failed"
+    )
+    return problem_response(request, "bad_gateway", detail=detail)
+
+
+async def forward(
+    request: Request, state: GatewayState, service: str, principal: Principal, body: bytes
+) -> Response:
+    # raw_path keeps the caller's percent-encoding; some servers used to append the query to it.
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    url = httpx.URL(
+        path=raw_path.split(b"?", 1)[0].decode("latin-1"), query=request.scope["query_string"]
+    )
+    started = time.perf_counter()
+    try:
+        upstream = await state.clients[service].request(
+            request.method,
+            url,
+            headers=upstream_headers(request, state, principal),
+            content=body or None,
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        return _upstream_failed(request, service, "unreachable", exc)
+    except httpx.TimeoutException as exc:
+        return _upstream_failed(request, service, "timeout", exc)
+    except httpx.TransportError as exc:
+        return _upstream_failed(request, service, "failed", exc)
+    UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
+    UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
+    return relay_response(upstream)
+
+
+@router.api_route("/api/v1/{rest:path}", methods=METHODS)
+@router.api_route("/open311", methods=METHODS)
+@router.api_route("/open311/{rest:path}", methods=METHODS)
+async def proxy(request: Request, state: StateDep) -> Response:
+    service = upstream_for(request.url.path)
+    if service is None:
+        raise ProblemError("not_found", "no service serves this path")
+    principal = await authenticate(request, state)
+    # Read whole (bounded) so an oversized body is refused before any service sees it.
+    body = await read_body(request, state.settings.max_body_bytes)
+    return await forward(request, state, service, principal, body)

@@ -1,0 +1,37 @@
+"""What the gateway process holds for its lifetime, created in the lifespan."""
+
+from dataclasses import dataclass
+
+import httpx
+from arq.connections import ArqRedis
+from fastapi import Request
+
+from gateway.auth import AuthenticatorChain
+from gateway.openapi import OpenAPICache
+from services.identity import Principal, sign_identity
+from services.settings import Settings
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    clients: dict[str, httpx.AsyncClient]
+    authenticator: AuthenticatorChain
+    openapi: OpenAPICache
+    redis: ArqRedis | None  # None when ADUAN_REDIS_URL is unset: /readyz then reports it
+
+    def identity_header(self, principal: Principal) -> str:
+        secret = self.settings.internal_secret
+        assert secret is not None  # checked at startup
+        return sign_identity(principal, secret.get_secret_value())
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def get_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state

@@ -1,0 +1,1 @@
+"""Intake: the citizen side — create and track complaints."""

@@ -1,0 +1,115 @@
+import enum
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from services.domain.lifecycle import Status
+
+
+class ReportType(enum.StrEnum):
+    pengaduan = "pengaduan"
+    aspirasi = "aspirasi"
+    permintaan_informasi = "permintaan_informasi"
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9]{8,15}$")]
+RegionCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+]
+
+
+class ReporterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    email: EmailStr | None = Field(default=None, max_length=320)
+    phone: Phone | None = Field(default=None, description="E.164 or local digits")
+
+
+class ComplaintCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "report_type": "pengaduan",
+                    "title": "Jalan berlubang di depan Pasar Bakongan",
+                    "description": "Jalan utama di depan pasar berlubang besar sejak dua bulan "
+                    "dan membahayakan pengendara motor.",
+                    "category": "infrastruktur",
+                    "region_code": "11.01.01",
+                    "occurred_on": "2026-11-20",
+                    "reporter": {
+                        "name": "Siti",
+                        "email": "siti@example.id",
+                        "phone": "+6281234567890",
+                    },
+                    "anonymous": False,
+                    "confidential": False,
+                }
+            ]
+        },
+    )
+
+    report_type: ReportType
+    title: Annotated[Text, Field(min_length=5, max_length=200)]
+    description: Annotated[Text, Field(min_length=20, max_length=10_000)]
+    category: Annotated[Text, Field(min_length=1, max_length=64)]
+    region_code: RegionCode = Field(description="Kemendagri code at any level, e.g. 11.01.01")
+    occurred_on: date | None = None
+    address: Annotated[Text, Field(max_length=500)] | None = None
+    latitude: Decimal | None = Field(default=None, ge=-90, le=90, decimal_places=6)
+    longitude: Decimal | None = Field(default=None, ge=-180, le=180, decimal_places=6)
+    reporter: ReporterIn | None = None
+    anonymous: bool = Field(default=False, description="Hide the reporter's identity from agencies")
+    confidential: bool = Field(default=False, description="Keep the content out of public view")
+
+
+class AgencyOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    region_code: str | None
+
+
+class TimelineEntry(BaseModel):
+    id: uuid.UUID
+    type: str = Field(examples=["complaint.dispositioned"])
+    occurred_at: datetime
+    status: Status | None
+    status_label: str | None
+    actor: str = Field(description="Who acted: citizen, admin, agency or system")
+    reason: str | None = None
+
+
+class ComplaintOut(BaseModel):
+    tracking_id: str = Field(examples=["ADN-7K3QX9P2"])
+    status: Status
+    status_label: str = Field(examples=["Terdisposisi"])
+    report_type: ReportType
+    title: str
+    description: str
+    category: str
+    region_code: str
+    region_name: str
+    occurred_on: date | None
+    address: str | None
+    latitude: Decimal | None
+    longitude: Decimal | None
+    anonymous: bool
+    confidential: bool
+    escalation_level: int
+    agencies: list[AgencyOut]
+    timeline: list[TimelineEntry]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CategoryOut(BaseModel):
+    code: str = Field(examples=["infrastruktur"])
+    name: str = Field(examples=["Infrastruktur"])

@@ -1,0 +1,177 @@
+"""Intake operations. Never commits: the request edge does."""
+
+import hashlib
+import json
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
+
+from intake.repository import ComplaintRepository, IdempotencyRepository, ReferenceRepository
+from intake.schemas import (
+    AgencyOut,
+    CategoryOut,
+    ComplaintCreate,
+    ComplaintOut,
+    ReportType,
+    TimelineEntry,
+)
+from services.complaints import complaint_data
+from services.domain.lifecycle import STATUS_LABELS, Status
+from services.events.catalogue import EventType
+from services.events.outbox import record_event
+from services.identity import Principal
+from services.models import Complaint, Event, IdempotencyRecord
+from services.problems import ProblemError
+
+# Crockford base32 without I, L, O, U: easy to read out over the phone.
+TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_tracking_id() -> str:
+    return "ADN-" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+
+
+def request_fingerprint(payload: ComplaintCreate) -> str:
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def timeline_entry(event: Event) -> TimelineEntry:
+    status = event.data.get("status")
+    return TimelineEntry(
+        id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        status=Status(status) if status else None,
+        status_label=STATUS_LABELS[Status(status)] if status else None,
+        actor=event.actor_kind,
+        reason=event.data.get("reason"),
+    )
+
+
+class ComplaintService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.complaints = ComplaintRepository(session)
+        self.reference = ReferenceRepository(session)
+        self.idempotency = IdempotencyRepository(session)
+
+    async def _validate(self, payload: ComplaintCreate) -> None:
+        errors: list[tuple[str, str]] = []
+        if await self.reference.region(payload.region_code) is None:
+            errors.append(("/region_code", "unknown_region"))
+        if not await self.reference.category_exists(payload.category):
+            errors.append(("/category", "unknown_category"))
+        if errors:
+            raise ProblemError("validation_failed", errors=errors)
+
+    async def submit(
+        self, principal: Principal, payload: ComplaintCreate, idempotency_key: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Store a complaint and its `complaint.submitted` event. Returns (body, replayed)."""
+        fingerprint = request_fingerprint(payload)
+        if idempotency_key:
+            previous = await self.idempotency.get(principal.key, idempotency_key)
+            if previous is not None:
+                if previous.request_hash != fingerprint:
+                    raise ProblemError("idempotency_mismatch")
+                return previous.response_body, True
+
+        await self._validate(payload)
+        reporter = payload.reporter
+        complaint = Complaint(
+            id=uuid.UUID(str(uuid7())),
+            tracking_id=new_tracking_id(),
+            report_type=payload.report_type.value,
+            title=payload.title,
+            description=payload.description,
+            category_code=payload.category,
+            region_code=payload.region_code,
+            occurred_on=payload.occurred_on,
+            address=payload.address,
+            latitude=payload.latitude,
+            longitude=payload.longitude,
+            reporter_name=reporter.name if reporter else None,
+            reporter_email=str(reporter.email) if reporter and reporter.email else None,
+            reporter_phone=reporter.phone if reporter else None,
+            anonymous=payload.anonymous,
+            confidential=payload.confidential,
+            submitted_by=principal.key,
+            status=Status.submitted.value,
+            escalation_level=0,
+            assignments=[],
+        )
+        await self.complaints.add(complaint)
+        record_event(
+            self.session,
+            EventType.complaint_submitted,
+            actor=principal,
+            complaint_id=complaint.id,
+            data=complaint_data(complaint),
+        )
+        body = (await self.get(complaint.tracking_id)).model_dump(mode="json")
+        if idempotency_key:
+            try:
+                await self.idempotency.add(
+                    IdempotencyRecord(
+                        principal=principal.key,
+                        key=idempotency_key,
+                        request_hash=fingerprint,
+                        status_code=201,
+                        response_body=body,
+                    )
+                )
+            except IntegrityError as exc:
+                raise ProblemError(
+                    "conflict", "another request with this Idempotency-Key is in progress"
+                ) from exc
+        return body, False
+
+    async def get(self, tracking_id: str) -> ComplaintOut:
+        complaint = await self.complaints.by_tracking_id(tracking_id)
+        if complaint is None:
+            raise ProblemError("not_found", f"no complaint with tracking id {tracking_id}")
+        region = await self.reference.region(complaint.region_code)
+        events = await self.complaints.timeline(complaint.id)
+        return ComplaintOut(
+            tracking_id=complaint.tracking_id,
+            status=Status(complaint.status),
+            status_label=STATUS_LABELS[Status(complaint.status)],
+            report_type=ReportType(complaint.report_type),
+            title=complaint.title,
+            description=complaint.description,
+            category=complaint.category_code,
+            region_code=complaint.region_code,
+            region_name=region.name if region else complaint.region_code,
+            occurred_on=complaint.occurred_on,
+            address=complaint.address,
+            latitude=complaint.latitude,
+            longitude=complaint.longitude,
+            anonymous=complaint.anonymous,
+            confidential=complaint.confidential,
+            escalation_level=complaint.escalation_level,
+            agencies=[
+                AgencyOut(
+                    id=a.agency.id,
+                    code=a.agency.code,
+                    name=a.agency.name,
+                    kind=a.agency.kind,
+                    region_code=a.agency.region_code,
+                )
+                for a in complaint.assignments
+                if a.active
+            ],
+            timeline=[timeline_entry(e) for e in events],
+            created_at=complaint.created_at,
+            updated_at=complaint.updated_at,
+        )
+
+    async def categories(self, language: str) -> list[CategoryOut]:
+        return [
+            CategoryOut(code=c.code, name=c.name_en if language == "en" else c.name_id)
+            for c in await self.reference.categories()
+        ]

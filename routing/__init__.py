@@ -1,0 +1,1 @@
+"""Routing: verification, disposition to the responsible agency, the agency directory."""

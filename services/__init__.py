@@ -1,0 +1,1 @@
+"""Shared kernel of Aduan: what more than one service needs, and nothing service-specific."""

@@ -1,0 +1,154 @@
+"""`aduan` command line: migrate, seed, run (the whole platform), serve / worker (one process)."""
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from services.settings import Settings, get_settings
+
+SERVICES = ("gateway", "intake", "routing", "notifications")
+WORKERS = ("routing", "notifications")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_upgrade(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+async def _seed(database_url: str) -> None:
+    from services.db import create_engine, create_sessionmaker
+    from services.seed import seed_reference_data
+
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            report = await seed_reference_data(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(
+        f"seeded {report.regions} regions, {report.categories} categories, "
+        f"{report.agencies} agencies"
+    )
+
+
+@contextlib.contextmanager
+def infrastructure(settings: Settings) -> Iterator[tuple[str, str]]:
+    """The database and Redis URLs: the configured ones, or embedded servers under var_dir."""
+    from services.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    postgres = redis = None
+    try:
+        database_url = settings.database_url
+        if not database_url:
+            postgres = EmbeddedPostgres(settings.var_dir / "pg")
+            database_url = postgres.start()
+        redis_url = settings.redis_url
+        if not redis_url:
+            redis = EmbeddedRedis(settings.var_dir / "redis")
+            redis_url = redis.start()
+        yield database_url, redis_url
+    finally:
+        if redis is not None:
+            redis.stop()
+        if postgres is not None:
+            postgres.stop()
+
+
+def cmd_migrate(settings: Settings) -> None:
+    with infrastructure(settings) as (database_url, _):
+        alembic_upgrade(database_url)
+
+
+def cmd_seed(settings: Settings) -> None:
+    with infrastructure(settings) as (database_url, _):
+        asyncio.run(_seed(database_url))
+
+
+def cmd_run(settings: Settings) -> int:
+    with infrastructure(settings) as (database_url, redis_url):
+        alembic_upgrade(database_url)
+        asyncio.run(_seed(database_url))
+        env = dict(os.environ)
+        env["ADUAN_DATABASE_URL"] = database_url
+        env["ADUAN_REDIS_URL"] = redis_url
+        if not settings.internal_secret:
+            # Shared by this run's processes only; production sets its own.
+            env["ADUAN_INTERNAL_SECRET"] = secrets.token_urlsafe(32)
+        bin_dir = str(Path(sys.executable).parent)
+        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        gateway = f"http://{settings.host}:{settings.gateway_port}"
+        print(f"Aduan starting: API {gateway}/api/v1, docs {gateway}/docs, ready {gateway}/readyz")
+        # honcho supervises; it stops every process on Ctrl-C, then we stop the servers.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return subprocess.call(
+                [os.path.join(bin_dir, "honcho"), "start", "-f", str(ROOT / "Procfile")],
+                env=env,
+                cwd=ROOT,
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def cmd_serve(settings: Settings, service: str) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        f"{service}.main:app",
+        host=settings.host,
+        port=getattr(settings, f"{service}_port"),
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+def cmd_worker(service: str) -> None:
+    from arq.worker import run_worker
+
+    module = importlib.import_module(f"{service}.worker")
+    run_worker(module.WorkerSettings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aduan", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply the Alembic migrations")
+    sub.add_parser("seed", help="seed regions, population, categories and agencies (idempotent)")
+    sub.add_parser("run", help="migrate, seed and start every service and worker")
+    serve = sub.add_parser("serve", help="run one service's HTTP server")
+    serve.add_argument("service", choices=SERVICES)
+    worker = sub.add_parser("worker", help="run one service's arq worker")
+    worker.add_argument("service", choices=WORKERS)
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    if args.command == "migrate":
+        cmd_migrate(settings)
+    elif args.command == "seed":
+        cmd_seed(settings)
+    elif args.command == "run":
+        return cmd_run(settings)
+    elif args.command == "serve":
+        cmd_serve(settings, args.service)
+    elif args.command == "worker":
+        cmd_worker(args.service)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

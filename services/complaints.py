@@ -1,0 +1,56 @@
+"""Writing the shared complaint aggregate: every status change goes through `transition`."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.domain.lifecycle import STATUS_LABELS, Status, check_transition
+from services.events.catalogue import EventType
+from services.events.outbox import record_event
+from services.identity import Principal
+from services.models import Complaint, Event
+
+
+def complaint_data(complaint: Complaint) -> dict[str, Any]:
+    """The complaint as events (and so webhooks) carry it: never the reporter's contact."""
+    status = Status(complaint.status)
+    return {
+        "tracking_id": complaint.tracking_id,
+        "status": status.value,
+        "status_label": STATUS_LABELS[status],
+        "report_type": complaint.report_type,
+        "category": complaint.category_code,
+        "region_code": complaint.region_code,
+        "title": complaint.title,
+        # Confidential content stays inside the platform.
+        "description": None if complaint.confidential else complaint.description,
+        "anonymous": complaint.anonymous,
+        "confidential": complaint.confidential,
+        "escalation_level": complaint.escalation_level,
+        "agencies": [
+            {"id": str(a.agency.id), "code": a.agency.code, "name": a.agency.name}
+            for a in complaint.assignments
+            if a.active
+        ],
+    }
+
+
+def transition(
+    session: AsyncSession,
+    complaint: Complaint,
+    target: Status,
+    event_type: EventType,
+    *,
+    actor: Principal,
+    reason: str | None = None,
+) -> Event:
+    """Check and apply a status change, and record its event in the same transaction."""
+    previous = complaint.status
+    complaint.status = check_transition(previous, target).value
+    return record_event(
+        session,
+        event_type,
+        actor=actor,
+        complaint_id=complaint.id,
+        data=complaint_data(complaint) | {"previous_status": previous, "reason": reason},
+    )

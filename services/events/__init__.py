@@ -1,0 +1,1 @@
+"""Events: the catalogue, the envelope, recording (outbox) and publishing (fast path + relay)."""

@@ -1,0 +1,24 @@
+"""Every ORM table of the platform, on one MetaData (Alembic's target)."""
+
+from services.models.base import Base
+from services.models.complaint import Complaint, ComplaintAgency
+from services.models.event import Event, ProcessedEvent
+from services.models.idempotency import IdempotencyRecord
+from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
+from services.models.webhook import WebhookDelivery, WebhookEndpoint
+
+__all__ = [
+    "Agency",
+    "AgencyKind",
+    "Base",
+    "Category",
+    "Complaint",
+    "ComplaintAgency",
+    "Event",
+    "IdempotencyRecord",
+    "ProcessedEvent",
+    "Region",
+    "RegionLevel",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

@@ -1,0 +1,43 @@
+"""The event table is the complaint's timeline, the audit log and the outbox at once."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.models.base import Base
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    complaint_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("complaints.id"), index=True, default=None
+    )
+    actor_kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    data: Mapped[dict[str, Any]]
+    trace_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        # The relay scans only what is still unpublished.
+        Index(
+            "ix_events_unpublished", "occurred_at", postgresql_where=text("published_at IS NULL")
+        ),
+    )
+
+
+class ProcessedEvent(Base):
+    """Consumer inbox: (consumer, event id) seen, so at-least-once delivery acts once."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

@@ -1,0 +1,195 @@
+"""RFC 9457 problem details, in Indonesian or English by Accept-Language."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.logging import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://aduan.go.id/problems/"
+log = get_logger(__name__)
+
+# code -> (status, English title, Indonesian title)
+CATALOGUE: dict[str, tuple[int, str, str]] = {
+    "validation_failed": (422, "Request is not valid", "Permintaan tidak valid"),
+    "unauthenticated": (401, "Authentication required", "Autentikasi diperlukan"),
+    "forbidden": (403, "Not allowed", "Tidak diizinkan"),
+    "not_found": (404, "Not found", "Tidak ditemukan"),
+    "method_not_allowed": (405, "Method not allowed", "Metode tidak diizinkan"),
+    "conflict": (409, "Conflict", "Konflik"),
+    "illegal_transition": (409, "Illegal status change", "Perubahan status tidak diizinkan"),
+    "idempotency_mismatch": (
+        422,
+        "Idempotency-Key reused with a different request",
+        "Idempotency-Key dipakai ulang dengan permintaan berbeda",
+    ),
+    "payload_too_large": (413, "Request body too large", "Isi permintaan terlalu besar"),
+    "unsupported_media_type": (415, "Unsupported media type", "Jenis media tidak didukung"),
+    "service_unavailable": (503, "Service unavailable", "Layanan tidak tersedia"),
+    "bad_gateway": (502, "Upstream service failed", "Layanan hulu gagal"),
+    "internal_error": (500, "Internal error", "Kesalahan internal"),
+}
+
+# Field-level messages we raise ourselves, by code.
+FIELD_MESSAGES: dict[str, tuple[str, str]] = {
+    "unknown_region": ("Unknown region code", "Kode wilayah tidak dikenal"),
+    "unknown_category": ("Unknown category", "Kategori tidak dikenal"),
+    "private_target": (
+        "Private or loopback addresses are not allowed",
+        "Alamat privat atau loopback tidak diizinkan",
+    ),
+    "unknown_event_type": ("Unknown event type", "Jenis event tidak dikenal"),
+    "invalid_cursor": ("Invalid cursor", "Cursor tidak valid"),
+}
+
+
+class FieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer into the request, e.g. /region_code")
+    code: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=[PROBLEM_BASE + "validation_failed"])
+    title: str = Field(examples=["Permintaan tidak valid"])
+    status: int = Field(examples=[422])
+    detail: str | None = None
+    instance: str | None = None
+    code: str = Field(examples=["validation_failed"])
+    request_id: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class ProblemError(Exception):
+    def __init__(
+        self,
+        code: str,
+        detail: str | None = None,
+        *,
+        errors: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or code)
+        self.code = code
+        self.detail = detail
+        self.field_errors = errors or []  # (pointer, field code)
+        self.headers = headers
+
+
+def language(request: Request) -> str:
+    header = request.headers.get("accept-language", "")
+    for part in header.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("id") or tag.startswith("in"):
+            return "id"
+    return "id"
+
+
+def problem_response(
+    request: Request,
+    code: str,
+    *,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    default_status, title_en, title_id = CATALOGUE.get(code, CATALOGUE["internal_error"])
+    problem = Problem(
+        type=PROBLEM_BASE + code,
+        title=title_en if language(request) == "en" else title_id,
+        status=status or default_status,
+        detail=detail,
+        instance=request.url.path,
+        code=code,
+        request_id=getattr(request.state, "request_id", None),
+        errors=errors or [],
+    )
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path"} else list(loc)
+    return "/" + "/".join(str(p) for p in parts)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    lang = language(request)
+    errors = []
+    for pointer, field_code in exc.field_errors:
+        en, id_ = FIELD_MESSAGES.get(field_code, (field_code, field_code))
+        errors.append(
+            FieldError(pointer=pointer, code=field_code, message=en if lang == "en" else id_)
+        )
+    return problem_response(
+        request, exc.code, detail=exc.detail, errors=errors, headers=exc.headers
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(
+            pointer=_pointer(tuple(e.get("loc", ()))),
+            code=e.get("type", "invalid"),
+            message=e["msg"],
+        )
+        for e in exc.errors()
+    ]
+    return problem_response(request, "validation_failed", errors=errors)
+
+
+_STATUS_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    503: "service_unavailable",
+}
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(
+        exc.status_code, "internal_error" if exc.status_code >= 500 else "conflict"
+    )
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem_response(
+        request, code, detail=detail, status=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, "internal_error")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": title}
+    for status, title in [(401, "Not authenticated"), (422, "Invalid request")]
+}

@@ -1,0 +1,73 @@
+"""The one settings class of the platform: every variable is `ADUAN_*`, `.env` is read too."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ADUAN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Unset URLs mean "start the embedded PostgreSQL / Redis under var_dir" (aduan run does that).
+    database_url: str | None = Field(
+        default=None, description="postgresql+asyncpg://user@host:port/db; unset = embedded"
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db; unset = embedded"
+    )
+    var_dir: Path = Field(default=Path("var"), description="Data of the embedded servers")
+
+    admin_api_key: SecretStr | None = None
+    internal_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of the gateway → service identity header"
+    )
+    internal_max_skew_seconds: int = 60
+
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    intake_port: int = 8001
+    routing_port: int = 8002
+    notifications_port: int = 8003
+    intake_url: str | None = None
+    routing_url: str | None = None
+    notifications_url: str | None = None
+
+    queue_prefix: str = Field(default="aduan", description="Namespace of the arq queues in Redis")
+    relay_interval_seconds: int = 5
+    relay_grace_seconds: int = 2
+    job_timeout_seconds: int = 30
+    job_max_tries: int = 8
+
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+
+    max_body_bytes: int = 1_048_576
+    proxy_timeout_seconds: float = 30.0
+    log_level: str = "INFO"
+
+    def service_url(self, name: str) -> str:
+        explicit: str | None = getattr(self, f"{name}_url")
+        if explicit:
+            return explicit.rstrip("/")
+        port: int = getattr(self, f"{name}_port")
+        return f"http://{self.host}:{port}"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("ADUAN_DATABASE_URL is not set (aduan run starts an embedded one)")
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise RuntimeError("ADUAN_REDIS_URL is not set (aduan run starts an embedded one)")
+        return self.redis_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

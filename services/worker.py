@@ -1,0 +1,120 @@
+"""The arq task edge: one transaction per job, inbox de-duplication, Retry on transient faults."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from arq import Retry
+from arq.cron import CronJob, cron
+from redis.exceptions import RedisError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.context import set_trace_id
+from services.events.envelope import EventEnvelope
+from services.logging import configure_logging, get_logger
+from services.models import ProcessedEvent
+from services.queue import backoff, queue_name, redis_settings
+from services.runtime import Runtime
+from services.settings import Settings, get_settings
+from services.uow import unit_of_work
+
+log = get_logger(__name__)
+Ctx = dict[str, Any]
+EventHandler = Callable[[AsyncSession, EventEnvelope, Runtime], Awaitable[None]]
+
+# Faults worth another try: the database or Redis went away, a connection dropped.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OperationalError,
+    DBAPIError,
+    RedisError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+def runtime_of(ctx: Ctx) -> Runtime:
+    runtime: Runtime = ctx["runtime"]
+    return runtime
+
+
+async def startup(ctx: Ctx) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    ctx["runtime"] = Runtime.create(settings)
+
+
+async def shutdown(ctx: Ctx) -> None:
+    await runtime_of(ctx).close()
+
+
+async def mark_processed(session: AsyncSession, consumer: str, envelope: EventEnvelope) -> bool:
+    """Record (consumer, event) in the inbox; False when it was already there."""
+    result = await session.execute(
+        pg_insert(ProcessedEvent)
+        .values(consumer=consumer, event_id=envelope.id)
+        .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
+    )
+    return result.first() is not None
+
+
+def event_task(
+    consumer: str, handler: EventHandler
+) -> Callable[[Ctx, dict[str, Any]], Awaitable[str]]:
+    async def handle_event(ctx: Ctx, payload: dict[str, Any]) -> str:
+        runtime = runtime_of(ctx)
+        envelope = EventEnvelope.model_validate(payload)
+        set_trace_id(envelope.trace_id)
+        try:
+            async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
+                if not await mark_processed(session, consumer, envelope):
+                    return "duplicate"
+                await handler(session, envelope, runtime)
+        except TRANSIENT as exc:
+            job_try: int = ctx.get("job_try", 1)
+            log.warning(
+                "%s: transient fault on %s (try %d): %r", consumer, envelope.id, job_try, exc
+            )
+            raise Retry(defer=backoff(job_try)) from exc
+        return "processed"
+
+    handle_event.__qualname__ = handle_event.__name__ = "handle_event"
+    return handle_event
+
+
+async def relay_outbox(ctx: Ctx) -> int:
+    try:
+        return await runtime_of(ctx).publisher.relay()
+    except TRANSIENT as exc:
+        log.warning("relay: %r", exc)
+        return 0
+
+
+def relay_cron(settings: Settings) -> CronJob:
+    step = max(1, settings.relay_interval_seconds)
+    return cron(relay_outbox, second=set(range(0, 60, step)), run_at_startup=True, timeout=30)
+
+
+def worker_settings(
+    consumer: str,
+    functions: list[Callable[..., Awaitable[Any]]],
+    cron_jobs: list[CronJob] | None = None,
+) -> type:
+    """An arq WorkerSettings class: this consumer's queue, the shared edge, and the relay cron."""
+    settings = get_settings()
+    attributes: dict[str, Any] = {
+        "functions": functions,
+        "cron_jobs": [relay_cron(settings), *(cron_jobs or [])],
+        "queue_name": queue_name(settings, consumer),
+        "redis_settings": redis_settings(settings),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        # Tight: it bounds how long a crashed job waits before another worker picks it up.
+        "job_timeout": settings.job_timeout_seconds,
+        "max_tries": settings.job_max_tries,
+        "health_check_interval": 10,
+        "keep_result": 3600,
+    }
+    return type("WorkerSettings", (), attributes)

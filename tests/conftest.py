@@ -1,0 +1,166 @@
+"""Shared fixtures: a real PostgreSQL database built by `alembic upgrade head`, a real Redis.
+
+ADUAN_DATABASE_URL / ADUAN_REDIS_URL point at servers to use; unset, embedded ones are started
+under var/test. Each run gets its own database and queue prefix, so runs never see each other.
+"""
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from services.cli import alembic_upgrade, infrastructure
+from services.db import SessionMaker, create_sessionmaker
+from services.events.outbox import Publisher
+from services.identity import ANONYMOUS, IDENTITY_HEADER, Principal, sign_identity
+from services.queue import create_arq_redis
+from services.runtime import Runtime
+from services.seed import seed_reference_data
+from services.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_KEY = "test-admin-key-" + secrets.token_hex(8)
+INTERNAL_SECRET = "test-internal-" + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[tuple[str, str]]:
+    """(server database URL, Redis URL): the configured ones or embedded ones."""
+    base = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=os.environ.get("ADUAN_DATABASE_URL") or None,
+        redis_url=os.environ.get("ADUAN_REDIS_URL") or None,
+        var_dir=ROOT / "var" / "test",
+    )
+    with infrastructure(base) as urls:
+        yield urls
+
+
+async def _admin_execute(server_url: str, statement: str) -> None:
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _seed(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await seed_reference_data(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: tuple[str, str]) -> Iterator[str]:
+    """A fresh database for this run, migrated by Alembic and seeded."""
+    server_url = servers[0]
+    name = f"aduan_test_{os.getpid()}_{secrets.token_hex(3)}"
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        alembic_upgrade(url)
+        asyncio.run(_seed(url))
+        yield url
+    finally:
+        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, servers: tuple[str, str]) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        redis_url=servers[1],
+        admin_api_key=ADMIN_KEY,
+        internal_secret=INTERNAL_SECRET,
+        queue_prefix=f"aduantest{os.getpid()}{secrets.token_hex(3)}",
+        webhook_allow_private_targets=True,
+        relay_grace_seconds=0,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(settings.require_database_url())
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection per test inside a transaction that is rolled back afterwards."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        yield conn
+        if transaction.is_active:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> SessionMaker:
+    # Commits inside the code under test become savepoints of the test's transaction.
+    maker = create_sessionmaker(connection)  # type: ignore[arg-type]
+    maker.configure(join_transaction_mode="create_savepoint")
+    return maker
+
+
+@pytest.fixture
+async def session(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def runtime(
+    settings: Settings, engine: AsyncEngine, sessionmaker: SessionMaker
+) -> AsyncIterator[Runtime]:
+    redis = create_arq_redis(settings)
+    yield Runtime(settings, engine, sessionmaker, redis, Publisher(settings, redis, sessionmaker))
+    await redis.aclose()
+
+
+def identity_headers(settings: Settings, principal: Principal = ANONYMOUS) -> dict[str, str]:
+    assert settings.internal_secret is not None
+    return {IDENTITY_HEADER: sign_identity(principal, settings.internal_secret.get_secret_value())}
+
+
+def service_client(
+    app: FastAPI, runtime: Runtime, principal: Principal = ANONYMOUS
+) -> httpx.AsyncClient:
+    """An in-process client of one service, as if called by the gateway for `principal`."""
+    app.state.runtime = runtime
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://service.test",
+        headers=identity_headers(runtime.settings, principal),
+    )
+
+
+def complaint_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "report_type": "pengaduan",
+        "title": "Jalan berlubang di depan Pasar Bakongan",
+        "description": "Jalan utama di depan pasar berlubang besar sejak dua bulan dan "
+        "membahayakan pengendara motor.",
+        "category": "infrastruktur",
+        "region_code": "11.01.01",
+        "occurred_on": "2026-11-20",
+        "reporter": {"name": "Siti", "email": "siti@example.id", "phone": "+6281234567890"},
+        "anonymous": False,
+        "confidential": False,
+    }
+    payload.update(overrides)
+    return payload

@@ -1,0 +1,153 @@
+"""The citizen API of intake, in-process, against the real database (rolled back per test)."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.main import create_app
+from services.identity import Principal, PrincipalKind
+from services.models import Complaint, Event
+from services.runtime import Runtime
+from tests.conftest import complaint_payload, service_client
+
+CITIZEN = Principal(kind=PrincipalKind.citizen, subject="c-1")
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with service_client(create_app(runtime.settings), runtime) as client:
+        yield client
+
+
+async def count(session: AsyncSession, model: type[Complaint] | type[Event]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_filing_stores_complaint_and_submitted_event(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    response = await client.post("/api/v1/complaints", json=complaint_payload())
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["tracking_id"].startswith("ADN-")
+    assert body["status"] == "submitted"
+    assert body["status_label"] == "Belum Terverifikasi"
+    assert body["region_name"] == "Bakongan"
+    assert response.headers["location"] == f"/api/v1/complaints/{body['tracking_id']}"
+    assert [e["type"] for e in body["timeline"]] == ["complaint.submitted"]
+    assert "reporter" not in body and "siti@example.id" not in response.text
+
+    stored = await session.scalar(
+        select(Complaint).where(Complaint.tracking_id == body["tracking_id"])
+    )
+    assert stored is not None and stored.reporter_email == "siti@example.id"
+    event = await session.scalar(select(Event).where(Event.complaint_id == stored.id))
+    assert event is not None and event.type == "complaint.submitted"
+    assert event.data["tracking_id"] == body["tracking_id"]
+    assert "siti@example.id" not in str(event.data)
+
+
+async def test_get_returns_what_was_filed(client: httpx.AsyncClient) -> None:
+    created = (await client.post("/api/v1/complaints", json=complaint_payload())).json()
+
+    response = await client.get(f"/api/v1/complaints/{created['tracking_id'].lower()}")
+
+    assert response.status_code == 200
+    assert response.json()["title"] == "Jalan berlubang di depan Pasar Bakongan"
+    assert response.json()["timeline"][0]["actor"] == "anonymous"
+
+
+async def test_unknown_tracking_id_is_problem_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/complaints/ADN-NOPE0000")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+
+
+async def test_unknown_region_and_category_are_field_errors_and_store_nothing(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    before = await count(session, Complaint)
+    response = await client.post(
+        "/api/v1/complaints",
+        json=complaint_payload(region_code="99.99", category="sulap"),
+        headers={"Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["title"] == "Request is not valid"
+    assert {(e["pointer"], e["code"]) for e in problem["errors"]} == {
+        ("/region_code", "unknown_region"),
+        ("/category", "unknown_category"),
+    }
+    assert await count(session, Complaint) == before
+
+
+async def test_schema_errors_point_at_fields_in_indonesian(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/complaints",
+        json=complaint_payload(report_type="gosip", title="x", region_code="11-01"),
+        headers={"Accept-Language": "id-ID,id;q=0.9"},
+    )
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["title"] == "Permintaan tidak valid"
+    assert {e["pointer"] for e in problem["errors"]} == {"/report_type", "/title", "/region_code"}
+
+
+async def test_idempotency_key_replays_and_refuses_a_different_body(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    async with service_client(create_app(runtime.settings), runtime, CITIZEN) as client:
+        headers = {"Idempotency-Key": "abc-123"}
+        first = await client.post("/api/v1/complaints", json=complaint_payload(), headers=headers)
+        again = await client.post("/api/v1/complaints", json=complaint_payload(), headers=headers)
+        other = await client.post(
+            "/api/v1/complaints",
+            json=complaint_payload(title="Lampu jalan mati total"),
+            headers=headers,
+        )
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["tracking_id"] == first.json()["tracking_id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_mismatch"
+    filed = await session.scalar(
+        select(func.count()).select_from(Complaint).where(Complaint.submitted_by == CITIZEN.key)
+    )
+    assert filed == 1
+
+
+async def test_request_without_gateway_identity_is_refused(runtime: Runtime) -> None:
+    app = create_app(runtime.settings)
+    app.state.runtime = runtime
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://intake.test"
+    ) as client:
+        refused = await client.post("/api/v1/complaints", json=complaint_payload())
+        forged = await client.get(
+            "/api/v1/categories", headers={"X-Aduan-Identity": "v1.1.e30.deadbeef"}
+        )
+        health = await client.get("/healthz")
+
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "unauthenticated"
+    assert forged.status_code == 401
+    assert health.status_code == 200
+
+
+async def test_categories_are_named_by_language(client: httpx.AsyncClient) -> None:
+    english = await client.get("/api/v1/categories", headers={"Accept-Language": "en"})
+    indonesian = await client.get("/api/v1/categories")
+
+    assert {"code": "kesehatan", "name": "Health"} in english.json()
+    assert {"code": "kesehatan", "name": "Kesehatan"} in indonesian.json()
+    assert len(english.json()) == 9
