@@ -6,7 +6,7 @@ from routing.service import RoutingService
 from services.events.catalogue import Consumer, EventType
 from services.events.envelope import EventEnvelope
 from services.runtime import Runtime
-from services.worker import event_task, worker_settings
+from services.worker import build_worker_settings, event_task
 
 
 async def route_event(session: AsyncSession, event: EventEnvelope, runtime: Runtime) -> None:
@@ -14,4 +14,6 @@ async def route_event(session: AsyncSession, event: EventEnvelope, runtime: Runt
         await RoutingService(session).on_submitted(event.complaint_id)
 
 
-WorkerSettings = worker_settings(Consumer.routing, [event_task(Consumer.routing, route_event)])
+def worker_settings() -> type:
+    """Built on demand: it reads the settings (Redis URL) of the process that runs it."""
+    return build_worker_settings(Consumer.routing, [event_task(Consumer.routing, route_event)])

@@ -121,7 +121,7 @@ def cmd_worker(service: str) -> None:
     from arq.worker import run_worker
 
     module = importlib.import_module(f"{service}.worker")
-    run_worker(module.WorkerSettings)
+    run_worker(module.worker_settings())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,7 +97,7 @@ def relay_cron(settings: Settings) -> CronJob:
     return cron(relay_outbox, second=set(range(0, 60, step)), run_at_startup=True, timeout=30)
 
 
-def worker_settings(
+def build_worker_settings(
     consumer: str,
     functions: list[Callable[..., Awaitable[Any]]],
     cron_jobs: list[CronJob] | None = None,

@@ -1,0 +1,101 @@
+"""Start the real platform (every service and worker as its own process) for end-to-end tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from services.embedded import free_port
+from services.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("intake", "routing", "notifications", "gateway")
+WORKERS = ("routing", "notifications")
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    log_dir: Path
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self) -> dict[str, str]:
+        s = self.settings
+        assert s.internal_secret is not None and s.admin_api_key is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
+        env |= {
+            "ADUAN_DATABASE_URL": s.require_database_url(),
+            "ADUAN_REDIS_URL": s.require_redis_url(),
+            "ADUAN_INTERNAL_SECRET": s.internal_secret.get_secret_value(),
+            "ADUAN_ADMIN_API_KEY": s.admin_api_key.get_secret_value(),
+            "ADUAN_QUEUE_PREFIX": s.queue_prefix,
+            "ADUAN_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            "ADUAN_RELAY_INTERVAL_SECONDS": "1",
+            "ADUAN_LOG_LEVEL": "INFO",
+        }
+        env |= {f"ADUAN_{name.upper()}_PORT": str(port) for name, port in self.ports.items()}
+        return env
+
+    def start_process(self, name: str, *args: str) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        self.ports = {name: free_port() for name in SERVICES}
+        for name in SERVICES:
+            self.start_process(name, "serve", name)
+        for name in WORKERS:
+            self.start_process(f"{name}-worker", "worker", name)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited early:\n{self.log(name)}")
+            try:
+                response = httpx.get(f"{self.gateway}/readyz", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.3)
+        raise RuntimeError(f"platform not ready in {timeout}s: {last}")
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,106 @@
+"""One complaint through every real process: gateway → intake → routing → notifications."""
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from services.settings import Settings
+from tests.conftest import complaint_payload
+from tests.e2e.platform import Platform
+from tests.e2e.receiver import running_receiver
+
+pytestmark = pytest.mark.e2e
+
+
+def admin(settings: Settings) -> dict[str, str]:
+    assert settings.admin_api_key is not None
+    return {"Authorization": f"Bearer {settings.admin_api_key.get_secret_value()}"}
+
+
+async def wait_for_status(client: httpx.AsyncClient, tracking_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = (await client.get(f"/api/v1/complaints/{tracking_id}")).json()
+        if body["status"] == status:
+            return body
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"still {body.get('status')} after 30 s: {body}")
+
+
+async def test_a_complaint_flows_through_every_service(platform: Platform, settings: Settings) -> None:
+    async with running_receiver() as receiver, httpx.AsyncClient(base_url=platform.gateway) as client:
+        endpoint = await client.post(
+            "/api/v1/webhooks/endpoints",
+            json={"url": receiver.url, "region_codes": ["11"]},
+            headers=admin(settings),
+        )
+        assert endpoint.status_code == 201, endpoint.text
+        secret = endpoint.json()["secret"]
+        assert secret.startswith("whsec_")
+        # A subscriber of another province hears nothing of this complaint.
+        elsewhere = await client.post(
+            "/api/v1/webhooks/endpoints",
+            json={"url": receiver.url + "?jawa-barat", "region_codes": ["32"]},
+            headers=admin(settings),
+        )
+        assert elsewhere.status_code == 201
+
+        created = await client.post(
+            "/api/v1/complaints", json=complaint_payload(), headers={"Idempotency-Key": "e2e-1"}
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["status"] == "submitted"
+        tracking_id = created.json()["tracking_id"]
+
+        tracked = await wait_for_status(client, tracking_id, "dispositioned")
+        assert [a["name"] for a in tracked["agencies"]] == ["Pemerintah Kabupaten Aceh Selatan"]
+        assert [e["type"] for e in tracked["timeline"]] == [
+            "complaint.submitted",
+            "complaint.verified",
+            "complaint.dispositioned",
+        ]
+
+        deliveries = await receiver.wait_for(3)
+        await asyncio.sleep(1)  # anything more (e.g. to the Jawa Barat endpoint) would show now
+
+    assert len(receiver.received) == 3
+    webhook = Webhook(secret)
+    bodies = [webhook.verify(d.body, d.headers) for d in deliveries]
+    assert sorted(b["type"] for b in bodies) == [
+        "complaint.dispositioned",
+        "complaint.submitted",
+        "complaint.verified",
+    ]
+    assert {b["data"]["tracking_id"] for b in bodies} == {tracking_id}
+    dispositioned = next(b for b in bodies if b["type"] == "complaint.dispositioned")
+    assert dispositioned["data"]["status"] == "dispositioned"
+    assert dispositioned["data"]["agencies"][0]["code"] == "pemda-11.01"
+    assert "siti@example.id" not in json.dumps(bodies)
+    assert len({d.headers["webhook-id"] for d in deliveries}) == 3
+
+
+async def test_services_refuse_requests_that_bypass_the_gateway(platform: Platform) -> None:
+    async with httpx.AsyncClient() as client:
+        for service in ("intake", "routing", "notifications"):
+            direct = await client.get(f"{platform.url(service)}/openapi.json")
+            assert direct.status_code == 401, service
+            assert direct.headers["content-type"] == "application/problem+json"
+            assert (await client.get(f"{platform.url(service)}/healthz")).status_code == 200
+        filed = await client.post(
+            f"{platform.url('intake')}/api/v1/complaints", json=complaint_payload()
+        )
+        assert filed.status_code == 401
+
+
+async def test_gateway_documents_every_service(platform: Platform) -> None:
+    async with httpx.AsyncClient(base_url=platform.gateway) as client:
+        spec = (await client.get("/openapi.json")).json()
+        docs = await client.get("/docs")
+    assert {"/api/v1/complaints", "/api/v1/agencies", "/api/v1/webhooks/endpoints"} <= set(spec["paths"])
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()

@@ -1,0 +1,236 @@
+"""Proxying: routing table, what is forwarded and stripped, limits, and upstream failures."""
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from services.identity import IDENTITY_HEADER, Principal, PrincipalKind, sign_identity
+from tests.gateway.conftest import INTERNAL_SECRET, MAX_BODY, Upstreams
+
+ECHO = "/api/v1/complaints/echo"
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/api/v1/complaints", "intake"),
+        ("/api/v1/complaints/ADU-1/comments", "intake"),
+        ("/api/v1/categories/x", "intake"),
+        ("/api/v1/regions/11.01", "intake"),
+        ("/open311/v2/services.json", "intake"),
+        ("/api/v1/agencies", "routing"),
+        ("/api/v1/agencies/7/inbox", "routing"),
+        ("/api/v1/webhooks", "notifications"),
+        ("/api/v1/webhooks/endpoints/1/rotate", "notifications"),
+    ],
+)
+async def test_each_prefix_reaches_its_service(
+    gateway: httpx.AsyncClient, path: str, service: str
+) -> None:
+    response = await gateway.post(path)
+
+    assert response.status_code == 200
+    assert response.json()["service"] == service
+    assert response.json()["path"] == path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/unknown",
+        "/api/v1/complaintsX",
+        "/api/v1/complaints/%2E%2E/webhooks/endpoints",
+        "/api/v1",
+        "/nothing",
+    ],
+)
+async def test_unrouted_paths_are_404_problems(gateway: httpx.AsyncClient, path: str) -> None:
+    response = await gateway.get(path)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+
+
+async def test_method_path_query_and_body_are_forwarded(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.put(
+        "/api/v1/agencies/a%2Fb?q=jalan%20rusak&page=2&page=3",
+        content=b'{"name": "Dinas PU"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    echoed = response.json()
+    assert echoed["method"] == "PUT"
+    assert echoed["raw_path"] == "/api/v1/agencies/a%2Fb"
+    assert echoed["query"] == "q=jalan%20rusak&page=2&page=3"
+    assert echoed["body"] == '{"name": "Dinas PU"}'
+    assert echoed["headers"]["content-type"] == ["application/json"]
+
+
+async def test_forged_identity_header_is_replaced(gateway: httpx.AsyncClient) -> None:
+    # Even a correctly signed header (a leaked one) must not let a caller choose its identity.
+    forged = sign_identity(Principal(kind=PrincipalKind.admin, subject="admin"), INTERNAL_SECRET)
+
+    response = await gateway.get(ECHO, headers={IDENTITY_HEADER: forged})
+
+    echoed = response.json()
+    assert echoed["principal"] == {"kind": "anonymous", "subject": None}
+    assert echoed["headers"][IDENTITY_HEADER.lower()] != [forged]
+    assert len(echoed["headers"][IDENTITY_HEADER.lower()]) == 1
+
+
+async def test_only_whitelisted_headers_are_forwarded(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        ECHO,
+        json={"a": 1},
+        headers={
+            "Accept": "application/json",
+            "Accept-Language": "en",
+            "Idempotency-Key": "key-1",
+            "If-Match": '"v3"',
+            "If-None-Match": '"v2"',
+            "Cookie": "session=secret",
+            "X-Custom": "nope",
+            "Authorization": "Bearer gateway-tests-admin-key",
+        },
+    )
+
+    headers = response.json()["headers"]
+    assert headers["accept"] == ["application/json"]
+    assert headers["accept-language"] == ["en"]
+    assert headers["idempotency-key"] == ["key-1"]
+    assert headers["if-match"] == ['"v3"']
+    assert headers["if-none-match"] == ['"v2"']
+    assert headers["content-type"] == ["application/json"]
+    assert headers["x-forwarded-for"] == ["203.0.113.7"]
+    for stripped in ("authorization", "cookie", "x-custom"):
+        assert stripped not in headers
+
+
+async def test_upstream_status_headers_and_body_come_back(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(f"{ECHO}?respond_status=201", json={"a": 1})
+
+    assert response.status_code == 201
+    assert response.headers["etag"] == '"v1"'
+    assert response.headers["x-upstream"] == "intake"
+    assert sorted(response.headers.get_list("set-cookie")) == [
+        "a=1; Path=/; SameSite=lax",
+        "b=2; Path=/; SameSite=lax",
+    ]
+    assert len(response.headers.get_list("x-request-id")) == 1
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert "transfer-encoding" not in response.headers
+    assert response.json()["service"] == "intake"
+
+
+async def test_no_content_is_relayed(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.delete("/api/v1/webhooks/endpoints/1?respond_status=204")
+
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+async def test_caller_request_id_is_propagated(
+    gateway: httpx.AsyncClient, upstreams: Upstreams
+) -> None:
+    request_id = f"mobile-{uuid.uuid4()}"
+
+    response = await gateway.get(ECHO, headers={"X-Request-ID": request_id})
+
+    assert response.headers["x-request-id"] == request_id
+    assert response.json()["headers"]["x-request-id"] == [request_id]
+    assert request_id in upstreams.intake.app.state.seen
+
+
+async def test_overlong_request_id_is_replaced(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get(ECHO, headers={"X-Request-ID": "r" * 65})
+
+    generated = response.headers["x-request-id"]
+    assert generated != "r" * 65
+    assert 0 < len(generated) <= 64
+    assert response.json()["headers"]["x-request-id"] == [generated]
+
+
+async def test_body_at_the_limit_is_forwarded(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(ECHO, content=b"x" * MAX_BODY)
+
+    assert response.status_code == 200
+    assert len(response.json()["body"]) == MAX_BODY
+
+
+async def _assert_413(response: httpx.Response, upstreams: Upstreams, request_id: str) -> None:
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "payload_too_large"
+    assert request_id not in upstreams.intake.app.state.seen
+
+
+async def test_body_over_the_limit_is_413(gateway: httpx.AsyncClient, upstreams: Upstreams) -> None:
+    request_id = uuid.uuid4().hex
+    response = await gateway.post(
+        ECHO, content=b"x" * (MAX_BODY + 1), headers={"X-Request-ID": request_id}
+    )
+
+    await _assert_413(response, upstreams, request_id)
+
+
+async def test_a_lying_content_length_does_not_pass(
+    gateway: httpx.AsyncClient, upstreams: Upstreams
+) -> None:
+    request_id = uuid.uuid4().hex
+    response = await gateway.post(
+        ECHO,
+        content=b"x" * (MAX_BODY * 3),
+        headers={"Content-Length": "10", "X-Request-ID": request_id},
+    )
+
+    await _assert_413(response, upstreams, request_id)
+
+
+async def test_a_chunked_body_over_the_limit_is_413(
+    gateway: httpx.AsyncClient, upstreams: Upstreams
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"x" * (MAX_BODY // 2)
+
+    request_id = uuid.uuid4().hex
+    response = await gateway.post(ECHO, content=chunks(), headers={"X-Request-ID": request_id})
+
+    assert "content-length" not in response.request.headers
+    await _assert_413(response, upstreams, request_id)
+
+
+async def test_unreachable_service_is_502(broken_gateway: httpx.AsyncClient) -> None:
+    response = await broken_gateway.get("/api/v1/agencies")
+
+    assert response.status_code == 502
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "bad_gateway"
+    assert "routing" in response.json()["detail"]
+
+
+async def test_slow_service_is_504(broken_gateway: httpx.AsyncClient) -> None:
+    started = time.monotonic()
+
+    response = await broken_gateway.get("/api/v1/complaints/slow?seconds=3")
+
+    assert response.status_code == 504
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 504
+    assert time.monotonic() - started < 2.5  # the 0.5 s proxy timeout, not the service's 3 s
+
+
+async def test_cookies_set_by_a_service_are_not_replayed_for_other_callers(
+    gateway: httpx.AsyncClient,
+) -> None:
+    first = await gateway.get(ECHO)
+    assert first.headers.get_list("set-cookie")  # the echo service sets cookies
+
+    second = await gateway.get(ECHO)
+
+    # The caller's own Cookie header is never forwarded, so any cookie here is the gateway's.
+    assert "cookie" not in second.json()["headers"]

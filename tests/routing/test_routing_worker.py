@@ -1,0 +1,108 @@
+"""Routing consumes complaint.submitted: verification and disposition, exactly once."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.schemas import ComplaintCreate
+from intake.service import ComplaintService
+from routing.worker import route_event
+from services.events.envelope import EventEnvelope
+from services.identity import ANONYMOUS
+from services.models import Complaint, ComplaintAgency, Event
+from services.runtime import Runtime
+from services.worker import event_task
+from tests.conftest import complaint_payload
+
+handle_event = event_task("routing", route_event)
+
+
+async def file_complaint(runtime: Runtime, **overrides: Any) -> tuple[str, EventEnvelope]:
+    async with runtime.sessionmaker() as session:
+        body, _ = await ComplaintService(session).submit(
+            ANONYMOUS, ComplaintCreate.model_validate(complaint_payload(**overrides)), None
+        )
+        await session.commit()
+        event = await session.scalar(
+            select(Event).where(Event.data["tracking_id"].astext == body["tracking_id"])
+        )
+        assert event is not None
+        return body["tracking_id"], EventEnvelope.of(event)
+
+
+async def complaint(session: AsyncSession, tracking_id: str) -> Complaint:
+    found = await session.scalar(select(Complaint).where(Complaint.tracking_id == tracking_id))
+    assert found is not None
+    await session.refresh(found)
+    return found
+
+
+async def test_submitted_complaint_is_verified_and_dispositioned_to_its_kabupaten(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    tracking_id, submitted = await file_complaint(runtime, region_code="11.01.01.2001")
+
+    result = await handle_event({"runtime": runtime}, submitted.model_dump(mode="json"))
+
+    assert result == "processed"
+    stored = await complaint(session, tracking_id)
+    assert stored.status == "dispositioned"
+    agencies = (
+        await session.scalars(
+            select(ComplaintAgency).where(ComplaintAgency.complaint_id == stored.id)
+        )
+    ).all()
+    assert [a.agency.code for a in agencies] == ["pemda-11.01"]
+    events = (
+        await session.scalars(
+            select(Event).where(Event.complaint_id == stored.id).order_by(Event.id)
+        )
+    ).all()
+    assert [e.type for e in events] == [
+        "complaint.submitted",
+        "complaint.verified",
+        "complaint.dispositioned",
+    ]
+    assert events[-1].data["agencies"][0]["name"] == "Pemerintah Kabupaten Aceh Selatan"
+    assert events[-1].actor_kind == "system"
+
+
+async def test_province_only_complaint_goes_to_the_province(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    tracking_id, submitted = await file_complaint(runtime, region_code="34")
+
+    await handle_event({"runtime": runtime}, submitted.model_dump(mode="json"))
+
+    stored = await complaint(session, tracking_id)
+    assignment = await session.scalar(
+        select(ComplaintAgency).where(ComplaintAgency.complaint_id == stored.id)
+    )
+    assert assignment is not None
+    assert assignment.agency.name == "Pemerintah Provinsi Daerah Istimewa Yogyakarta"
+
+
+async def test_the_same_event_twice_acts_once(runtime: Runtime, session: AsyncSession) -> None:
+    tracking_id, submitted = await file_complaint(runtime)
+    ctx = {"runtime": runtime}
+
+    first = await handle_event(ctx, submitted.model_dump(mode="json"))
+    second = await handle_event(ctx, submitted.model_dump(mode="json"))
+
+    assert (first, second) == ("processed", "duplicate")
+    stored = await complaint(session, tracking_id)
+    dispositioned = await session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(Event.complaint_id == stored.id, Event.type == "complaint.dispositioned")
+    )
+    assert dispositioned == 1
+
+
+async def test_an_unknown_complaint_is_skipped(runtime: Runtime) -> None:
+    _, submitted = await file_complaint(runtime)
+    ghost = submitted.model_copy(update={"id": uuid.uuid4(), "complaint_id": uuid.uuid4()})
+
+    assert await handle_event({"runtime": runtime}, ghost.model_dump(mode="json")) == "processed"
