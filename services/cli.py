@@ -134,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("service", choices=SERVICES)
     worker = sub.add_parser("worker", help="run one service's arq worker")
     worker.add_argument("service", choices=WORKERS)
+    receiver = sub.add_parser("webhook-receiver", help="print (and verify) webhooks, for trying")
+    receiver.add_argument("--host", default="127.0.0.1")
+    receiver.add_argument("--port", type=int, default=9000)
+    receiver.add_argument("--secret", help="the endpoint's whsec_ secret, to verify signatures")
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -147,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd_serve(settings, args.service)
     elif args.command == "worker":
         cmd_worker(args.service)
+    elif args.command == "webhook-receiver":
+        from services.dev_receiver import run_receiver
+
+        run_receiver(args.host, args.port, args.secret)
     return 0
 
 

@@ -6,8 +6,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.domain.lifecycle import IllegalTransition
 from services.logging import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -177,6 +179,17 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        request, "conflict", detail="the complaint was changed by someone else; reload and retry"
+    )
+
+
+async def _on_illegal_transition(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IllegalTransition)
+    return problem_response(request, "illegal_transition", detail=str(exc))
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, "internal_error")
@@ -186,6 +199,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(StaleDataError, _on_stale)
+    app.add_exception_handler(IllegalTransition, _on_illegal_transition)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

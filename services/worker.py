@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from services.context import set_trace_id
 from services.events.envelope import EventEnvelope
@@ -23,8 +24,10 @@ log = get_logger(__name__)
 Ctx = dict[str, Any]
 EventHandler = Callable[[AsyncSession, EventEnvelope, Runtime], Awaitable[None]]
 
-# Faults worth another try: the database or Redis went away, a connection dropped.
+# Faults worth another try: the database or Redis went away, a connection dropped, or a
+# concurrent writer changed the same complaint (optimistic lock).
 TRANSIENT: tuple[type[BaseException], ...] = (
+    StaleDataError,
     OperationalError,
     DBAPIError,
     RedisError,
