@@ -3,21 +3,20 @@
 
 import html
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from gateway.openapi import TITLE
-from gateway.state import GatewayState, get_state
+from gateway.state import StateDep
 
 STATIC_PREFIX = "/docs/static"
 OPENAPI_URL = "/openapi.json"
 
 router = APIRouter(tags=["ops"])
-StateDep = Annotated[GatewayState, Depends(get_state)]
 
 # Written out rather than fastapi's get_swagger_ui_html: that template names a preset the bundled
 # Swagger UI 4 does not have, and we also switch off the online validator badge (validatorUrl).

@@ -1,22 +1,20 @@
 """Liveness, readiness of the whole platform as seen from the edge, and Prometheus metrics."""
 
 import asyncio
-from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from gateway.state import GatewayState, get_state
+from gateway.state import GatewayState, StateDep
 from services.queue import queue_name
 
 CHECK_TIMEOUT_SECONDS = 3.0
 WORKERS = ("routing", "notifications")  # the arq consumers, by queue
 
 router = APIRouter(tags=["ops"])
-StateDep = Annotated[GatewayState, Depends(get_state)]
 
 
 class Liveness(BaseModel):

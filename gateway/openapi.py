@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+from pydantic.json_schema import models_json_schema
 
 from gateway.upstreams import upstream_for
 from services.identity import IDENTITY_HEADER, Principal, PrincipalKind
 from services.logging import get_logger
+from services.problems import PROBLEM_MEDIA_TYPE, Problem
 
 Document = dict[str, Any]
 
@@ -35,6 +37,13 @@ BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
     "description": "An admin API key (later also citizen tokens and agency API keys).",
+}
+# Errors the gateway itself answers on any proxied operation: status -> (name, description).
+GATEWAY_RESPONSES = {
+    "401": ("GatewayUnauthenticated", "The Authorization header holds no known credentials"),
+    "413": ("GatewayPayloadTooLarge", "The body is larger than the gateway accepts"),
+    "502": ("GatewayBadGateway", "The service behind the gateway is unreachable"),
+    "504": ("GatewayTimeout", "The service behind the gateway did not answer in time"),
 }
 FETCH_TIMEOUT_SECONDS = 5.0
 _OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -81,6 +90,34 @@ def _namespace_conflicts(service: str, doc: Document, existing: Document) -> Doc
     return current
 
 
+def _document_gateway_errors(components: dict[str, Any], paths: dict[str, Any]) -> None:
+    """Add the gateway's own error answers to every proxied operation that lacks them."""
+    # The services' Problem schema (same model) wins; ours only fills in when none sent one.
+    _, schema = models_json_schema(
+        [(Problem, "serialization")], ref_template="#/components/schemas/{model}"
+    )
+    for name, definition in schema["$defs"].items():
+        components.setdefault("schemas", {}).setdefault(name, definition)
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for name, description in GATEWAY_RESPONSES.values():
+        components.setdefault("responses", {})[name] = {
+            "description": description,
+            "content": problem,
+        }
+    for path, item in paths.items():
+        if upstream_for(path) is None:
+            continue  # the gateway's own operations
+        for method, op in item.items():
+            if method not in _OPERATIONS:
+                continue
+            for status, (name, _) in GATEWAY_RESPONSES.items():
+                if status == "413" and method not in {"post", "put", "patch"}:
+                    continue
+                op.setdefault("responses", {}).setdefault(
+                    status, {"$ref": f"#/components/responses/{name}"}
+                )
+
+
 def merge_documents(own: Document, upstream: Mapping[str, Document | None]) -> Document:
     """Merge the gateway's document with each service's (None = that service is unreachable)."""
     merged = copy.deepcopy(own)
@@ -115,6 +152,7 @@ def merge_documents(own: Document, upstream: Mapping[str, Document | None]) -> D
         for tag in doc.get("tags", []):
             tags.setdefault(tag["name"], tag)
 
+    _document_gateway_errors(components, paths)
     components.setdefault("securitySchemes", {})["bearerAuth"] = BEARER_SCHEME
     merged["security"] = [{}, {"bearerAuth": []}]  # {} first: anonymous calls are allowed
     if tags:

@@ -1,21 +1,19 @@
 """Forward public requests to the owning service, with the caller's identity signed in a header."""
 
 import time
-from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import Counter, Histogram
+from starlette.requests import ClientDisconnect
 
 from gateway.auth import Unauthenticated
-from gateway.state import GatewayState, get_state
+from gateway.state import GatewayState, StateDep
 from gateway.upstreams import upstream_for
 from services.identity import IDENTITY_HEADER, Principal
 from services.logging import get_logger
 from services.middleware import REQUEST_ID_HEADER
 from services.problems import ProblemError, problem_response
-
-StateDep = Annotated[GatewayState, Depends(get_state)]
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # A whitelist: anything else the caller sends (Authorization, X-Aduan-Identity, cookies) stays here.
@@ -92,12 +90,11 @@ def upstream_headers(request: Request, state: GatewayState, principal: Principal
     }
     headers[REQUEST_ID_HEADER] = request.state.request_id
     headers[IDENTITY_HEADER] = state.identity_header(principal)
-    # Lets services build public URLs and see the client; uvicorn resolves trusted proxies first.
+    # The client address for audit and rate limits (uvicorn resolves trusted proxies first). No
+    # X-Forwarded-Host: the caller picks Host, so public URLs belong in configuration instead.
     if request.client is not None:
         headers["x-forwarded-for"] = request.client.host
     headers["x-forwarded-proto"] = request.url.scheme
-    if "host" in request.headers:
-        headers["x-forwarded-host"] = request.headers["host"]
     return headers
 
 
@@ -133,9 +130,9 @@ async def forward(
 ) -> Response:
     # raw_path keeps the caller's percent-encoding; some servers used to append the query to it.
     raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
-    url = httpx.URL(
-        path=raw_path.split(b"?", 1)[0].decode("latin-1"), query=request.scope["query_string"]
-    )
+    url = httpx.URL(path=raw_path.split(b"?", 1)[0].decode("latin-1"))
+    if request.scope["query_string"]:
+        url = url.copy_with(query=request.scope["query_string"])
     started = time.perf_counter()
     try:
         upstream = await state.clients[service].request(
@@ -155,14 +152,18 @@ async def forward(
     return relay_response(upstream)
 
 
-@router.api_route("/api/v1/{rest:path}", methods=METHODS)
-@router.api_route("/open311", methods=METHODS)
-@router.api_route("/open311/{rest:path}", methods=METHODS)
+# Catch-alls (no slash after the prefix, so nothing is redirected); upstream_for decides.
+@router.api_route("/api/v1{rest:path}", methods=METHODS)
+@router.api_route("/open311{rest:path}", methods=METHODS)
 async def proxy(request: Request, state: StateDep) -> Response:
     service = upstream_for(request.url.path)
     if service is None:
         raise ProblemError("not_found", "no service serves this path")
     principal = await authenticate(request, state)
-    # Read whole (bounded) so an oversized body is refused before any service sees it.
-    body = await read_body(request, state.settings.max_body_bytes)
+    try:
+        # Read whole (bounded) so an oversized body is refused before any service sees it.
+        body = await read_body(request, state.settings.max_body_bytes)
+    except ClientDisconnect:
+        # nginx's "client closed request": nobody reads it, but logs and metrics stay honest.
+        return Response(status_code=499)
     return await forward(request, state, service, principal, body)

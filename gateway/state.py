@@ -1,10 +1,11 @@
 """What the gateway process holds for its lifetime, created in the lifespan."""
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import httpx
 from arq.connections import ArqRedis
-from fastapi import Request
+from fastapi import Depends, Request
 
 from gateway.auth import AuthenticatorChain
 from gateway.openapi import OpenAPICache
@@ -35,3 +36,6 @@ class GatewayState:
 def get_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
+
+
+StateDep = Annotated[GatewayState, Depends(get_state)]

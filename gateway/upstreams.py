@@ -1,5 +1,7 @@
 """Which service owns which public path, and one pooled HTTP client per service."""
 
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
 import httpx
 
 from services.settings import Settings
@@ -41,6 +43,8 @@ def create_clients(settings: Settings) -> dict[str, httpx.AsyncClient]:
                 retries=1, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
             ),
             follow_redirects=False,
+            # A shared client must not keep one caller's cookies and replay them for the next.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             trust_env=False,  # never send internal traffic through an HTTP(S)_PROXY from the env
             headers={"user-agent": "aduan-gateway"},
         )

@@ -34,6 +34,11 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
     "unsupported_media_type": (415, "Unsupported media type", "Jenis media tidak didukung"),
     "service_unavailable": (503, "Service unavailable", "Layanan tidak tersedia"),
     "bad_gateway": (502, "Upstream service failed", "Layanan hulu gagal"),
+    "gateway_timeout": (
+        504,
+        "Upstream service timed out",
+        "Layanan hulu tidak merespons tepat waktu",
+    ),
     "internal_error": (500, "Internal error", "Kesalahan internal"),
 }
 
@@ -44,6 +49,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "private_target": (
         "Private or loopback addresses are not allowed",
         "Alamat privat atau loopback tidak diizinkan",
+    ),
+    "unresolvable_target": (
+        "The host name does not resolve",
+        "Nama host tidak dapat di-resolve",
     ),
     "unknown_event_type": ("Unknown event type", "Jenis event tidak dikenal"),
     "invalid_cursor": ("Invalid cursor", "Cursor tidak valid"),

@@ -22,7 +22,9 @@ def admin(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {settings.admin_api_key.get_secret_value()}"}
 
 
-async def wait_for_status(client: httpx.AsyncClient, tracking_id: str, status: str) -> dict[str, Any]:
+async def wait_for_status(
+    client: httpx.AsyncClient, tracking_id: str, status: str
+) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -33,8 +35,13 @@ async def wait_for_status(client: httpx.AsyncClient, tracking_id: str, status: s
     raise AssertionError(f"still {body.get('status')} after 30 s: {body}")
 
 
-async def test_a_complaint_flows_through_every_service(platform: Platform, settings: Settings) -> None:
-    async with running_receiver() as receiver, httpx.AsyncClient(base_url=platform.gateway) as client:
+async def test_a_complaint_flows_through_every_service(
+    platform: Platform, settings: Settings
+) -> None:
+    async with (
+        running_receiver() as receiver,
+        httpx.AsyncClient(base_url=platform.gateway) as client,
+    ):
         endpoint = await client.post(
             "/api/v1/webhooks/endpoints",
             json={"url": receiver.url, "region_codes": ["11"]},
@@ -102,5 +109,7 @@ async def test_gateway_documents_every_service(platform: Platform) -> None:
     async with httpx.AsyncClient(base_url=platform.gateway) as client:
         spec = (await client.get("/openapi.json")).json()
         docs = await client.get("/docs")
-    assert {"/api/v1/complaints", "/api/v1/agencies", "/api/v1/webhooks/endpoints"} <= set(spec["paths"])
+    assert {"/api/v1/complaints", "/api/v1/agencies", "/api/v1/webhooks/endpoints"} <= set(
+        spec["paths"]
+    )
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()

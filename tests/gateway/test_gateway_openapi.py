@@ -48,6 +48,20 @@ async def test_merged_document_holds_every_service(gateway: httpx.AsyncClient) -
     assert {"bearerAuth": []} in document["security"]
 
 
+async def test_proxied_operations_document_the_gateways_own_errors(
+    gateway: httpx.AsyncClient,
+) -> None:
+    document = (await gateway.get("/openapi.json")).json()
+
+    responses = document["paths"]["/api/v1/categories"]["get"]["responses"]
+    assert {"200", "401", "502", "504"} <= set(responses)
+    assert "413" not in responses  # a GET has no body to refuse
+    timeout = _resolve(document, responses["504"]["$ref"])
+    problem = timeout["content"]["application/problem+json"]["schema"]["$ref"]
+    assert "code" in _resolve(document, problem)["properties"]
+    assert "502" not in document["paths"]["/healthz"]["get"]["responses"]
+
+
 async def test_clashing_schema_names_are_kept_apart(gateway: httpx.AsyncClient) -> None:
     document = (await gateway.get("/openapi.json")).json()
 

@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.types import Message, Scope
 
+from gateway.main import create_gateway_app
 from services.identity import IDENTITY_HEADER, Principal, PrincipalKind, sign_identity
-from tests.gateway.conftest import INTERNAL_SECRET, MAX_BODY, Upstreams
+from tests.gateway.conftest import INTERNAL_SECRET, MAX_BODY, Upstreams, make_settings
 
 ECHO = "/api/v1/complaints/echo"
 
@@ -234,3 +236,36 @@ async def test_cookies_set_by_a_service_are_not_replayed_for_other_callers(
 
     # The caller's own Cookie header is never forwarded, so any cookie here is the gateway's.
     assert "cookie" not in second.json()["headers"]
+
+
+async def test_a_caller_hanging_up_mid_body_is_not_a_server_error(
+    upstreams: Upstreams, redis_url: str
+) -> None:
+    app = create_gateway_app(make_settings(intake_url=upstreams.intake.url, redis_url=redis_url))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": ECHO,
+        "raw_path": ECHO.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"gateway.test"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("gateway.test", 80),
+    }
+    async with app.router.lifespan_context(app):
+        await app(scope, receive, send)
+
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 499

@@ -1,12 +1,26 @@
+import itertools
+
 import pytest
 
-from services.domain.lifecycle import STATUS_LABELS, TRANSITIONS, IllegalTransition, Status, check_transition
+from services.domain.lifecycle import (
+    STATUS_LABELS,
+    TRANSITIONS,
+    IllegalTransition,
+    Status,
+    check_transition,
+)
 
 
 def test_the_happy_path_is_allowed() -> None:
-    path = [Status.submitted, Status.verified, Status.dispositioned, Status.in_progress,
-            Status.responded, Status.resolved]
-    for current, target in zip(path, path[1:], strict=False):
+    path = [
+        Status.submitted,
+        Status.verified,
+        Status.dispositioned,
+        Status.in_progress,
+        Status.responded,
+        Status.resolved,
+    ]
+    for current, target in itertools.pairwise(path):
         assert check_transition(current.value, target) is target
 
 

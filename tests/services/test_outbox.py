@@ -35,7 +35,9 @@ async def test_committed_event_is_queued_for_each_consumer_and_marked_published(
     assert stored is not None and stored.published_at is not None
 
 
-async def test_rolled_back_change_publishes_nothing(runtime: Runtime, session: AsyncSession) -> None:
+async def test_rolled_back_change_publishes_nothing(
+    runtime: Runtime, session: AsyncSession
+) -> None:
     with pytest.raises(RuntimeError):
         async with unit_of_work(runtime.sessionmaker, runtime.publisher) as uow:
             event = record_event(uow, EventType.complaint_verified, actor=ANONYMOUS)
@@ -68,5 +70,7 @@ async def test_redis_down_delays_the_event_and_the_relay_publishes_it_once(
 
     # Publishing again (fast path racing the relay) queues no second job.
     await runtime.publisher.publish([stored])
-    queued = await runtime.redis.queued_jobs(queue_name=queue_name(runtime.settings, "notifications"))
+    queued = await runtime.redis.queued_jobs(
+        queue_name=queue_name(runtime.settings, "notifications")
+    )
     assert [j.job_id for j in queued].count(job_id(runtime, "notifications", event)) == 1

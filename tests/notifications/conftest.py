@@ -1,0 +1,184 @@
+"""Fixtures of the notifications tests: a scratch database of their own (migrated by Alembic,
+seeded), a queue namespace per test on the real Redis, and a real webhook receiver on loopback.
+
+The database is separate from the shared one because the end-to-end platform's notifications
+worker sweeps that one for due deliveries and would deliver these tests' rows itself.
+"""
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from arq.connections import ArqRedis
+from fastapi import FastAPI
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from notifications.main import create_app
+from services.cli import alembic_upgrade
+from services.db import SessionMaker, create_sessionmaker
+from services.events.outbox import Publisher
+from services.identity import IDENTITY_HEADER, Principal, PrincipalKind, sign_identity
+from services.queue import create_arq_redis
+from services.runtime import Runtime
+from services.seed import seed_reference_data
+from services.settings import Settings
+from tests.notifications.receiver import Receiver, running_receiver
+
+ADMIN = Principal(kind=PrincipalKind.admin, subject="ops")
+INTERNAL_SECRET = "notif-internal-" + secrets.token_hex(16)
+OWN_TABLES = "webhook_deliveries, webhook_endpoints, processed_events, events"
+
+
+async def _execute(url: str, *statements: str, autocommit: bool = False) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT" if autocommit else None)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _seed(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await seed_reference_data(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def notif_database(servers: tuple[str, str]) -> Iterator[str]:
+    server_url = servers[0]
+    name = f"notif_test_{os.getpid()}_{secrets.token_hex(3)}"
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_execute(server_url, f'CREATE DATABASE "{name}"', autocommit=True))
+    try:
+        alembic_upgrade(url)
+        asyncio.run(_seed(url))
+        yield url
+    finally:
+        asyncio.run(
+            _execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
+        )
+
+
+@pytest.fixture
+def notif_settings(notif_database: str, servers: tuple[str, str]) -> Settings:
+    """Per test: its own queue namespace, so no test sees another's jobs."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=notif_database,
+        redis_url=servers[1],
+        internal_secret=INTERNAL_SECRET,
+        queue_prefix=f"notiftest{os.getpid()}{secrets.token_hex(4)}",
+        webhook_allow_private_targets=True,
+        webhook_timeout_seconds=5.0,
+        webhook_max_attempts=8,
+    )
+
+
+@pytest.fixture(scope="session")
+async def notif_engine(notif_database: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(notif_database)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def redis(notif_settings: Settings) -> AsyncIterator[ArqRedis]:
+    redis = create_arq_redis(notif_settings)
+    yield redis
+    keys = [key async for key in redis.scan_iter(match=f"*{notif_settings.queue_prefix}*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+@pytest.fixture
+async def db(notif_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection per test inside a transaction rolled back afterwards."""
+    async with notif_engine.connect() as conn:
+        transaction = await conn.begin()
+        yield conn
+        if transaction.is_active:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def runtime(
+    notif_settings: Settings, notif_engine: AsyncEngine, db: AsyncConnection, redis: ArqRedis
+) -> Runtime:
+    """The runtime of a service or worker, on the rolled-back test transaction: the code's
+    commits become savepoints."""
+    maker: SessionMaker = create_sessionmaker(db)  # type: ignore[arg-type]
+    maker.configure(join_transaction_mode="create_savepoint")
+    return Runtime(
+        notif_settings, notif_engine, maker, redis, Publisher(notif_settings, redis, maker)
+    )
+
+
+@pytest.fixture
+async def committed_runtime(
+    notif_settings: Settings, notif_engine: AsyncEngine, redis: ArqRedis
+) -> AsyncIterator[Runtime]:
+    """A runtime whose commits are real, for concurrent workers; the tables are emptied around."""
+    url = notif_settings.require_database_url()
+    await _execute(url, f"TRUNCATE {OWN_TABLES}")
+    maker = create_sessionmaker(notif_engine)
+    yield Runtime(
+        notif_settings, notif_engine, maker, redis, Publisher(notif_settings, redis, maker)
+    )
+    await _execute(url, f"TRUNCATE {OWN_TABLES}")
+
+
+def identity(settings: Settings, principal: Principal = ADMIN) -> dict[str, str]:
+    assert settings.internal_secret is not None
+    return {IDENTITY_HEADER: sign_identity(principal, settings.internal_secret.get_secret_value())}
+
+
+def api_client(
+    app: FastAPI, runtime: Runtime, principal: Principal | None = ADMIN
+) -> httpx.AsyncClient:
+    """In-process client of the service, as the gateway calls it for `principal` (None: no
+    identity header at all, as a request that bypassed the gateway)."""
+    app.state.runtime = runtime
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://notifications.test",
+        headers=identity(runtime.settings, principal) if principal else {},
+    )
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(create_app(runtime.settings), runtime) as client:
+        yield client
+
+
+@asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The service app with its own lifespan (its own engine and Redis), as it runs deployed."""
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://notifications.test",
+            headers=identity(settings),
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with running_receiver() as running:
+        yield running
