@@ -4,6 +4,7 @@ Used when ADUAN_DATABASE_URL / ADUAN_REDIS_URL are unset, so a fresh clone runs 
 installed. Both keep their data across restarts and stop when the owner process stops them.
 """
 
+import atexit
 import contextlib
 import os
 import signal
@@ -51,6 +52,9 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
+            # pgserver also registers its cleanup with atexit; a second run then logs to
+            # streams already closed at interpreter exit.
+            atexit.unregister(self._server._cleanup)  # type: ignore[attr-defined]
             self._server = None
 
 

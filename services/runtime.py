@@ -27,5 +27,5 @@ class Runtime:
         return cls(settings, engine, sessionmaker, redis, Publisher(settings, redis, sessionmaker))
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)
         await self.engine.dispose()

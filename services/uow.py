@@ -1,12 +1,26 @@
 """The edge: one transaction per request or job, committed here and nowhere else."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import SessionMaker
 from services.events.outbox import Publisher, take_pending
+from services.logging import get_logger
+
+log = get_logger(__name__)
+AFTER_COMMIT = "aduan.after_commit"
+AfterCommit = Callable[[], Awaitable[object]]
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run `callback` once the unit of work has committed (never after a rollback).
+
+    For side effects outside the database (enqueueing jobs): a failure is logged, not raised,
+    so whatever the callback does must also be recovered by a sweeper or relay.
+    """
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 @asynccontextmanager
@@ -20,6 +34,13 @@ async def unit_of_work(
         except BaseException:
             await session.rollback()
             take_pending(session)
+            session.info.pop(AFTER_COMMIT, None)
             raise
         events = take_pending(session)
+        callbacks: list[AfterCommit] = session.info.pop(AFTER_COMMIT, [])
     await publisher.publish(events)
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception as exc:  # committed already; recovery is the sweeper's
+            log.warning("after-commit callback failed: %r", exc)

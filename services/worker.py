@@ -97,13 +97,27 @@ async def relay_outbox(ctx: Ctx) -> int:
 
 def relay_cron(settings: Settings) -> CronJob:
     step = max(1, settings.relay_interval_seconds)
-    return cron(relay_outbox, second=set(range(0, 60, step)), run_at_startup=True, timeout=30)
+    return cron(
+        relay_outbox,
+        # arq derives the cron job id from the name: namespaced, so deployments (and test runs)
+        # sharing one Redis do not skip each other's ticks.
+        name=f"{settings.queue_prefix}:relay_outbox",
+        second=set(range(0, 60, step)),
+        run_at_startup=True,
+        timeout=30,
+    )
+
+
+Hook = Callable[[Ctx], Awaitable[None]]
 
 
 def build_worker_settings(
     consumer: str,
     functions: list[Callable[..., Awaitable[Any]]],
     cron_jobs: list[CronJob] | None = None,
+    *,
+    on_startup: Hook = startup,
+    on_shutdown: Hook = shutdown,
 ) -> type:
     """An arq WorkerSettings class: this consumer's queue, the shared edge, and the relay cron."""
     settings = get_settings()
@@ -112,8 +126,8 @@ def build_worker_settings(
         "cron_jobs": [relay_cron(settings), *(cron_jobs or [])],
         "queue_name": queue_name(settings, consumer),
         "redis_settings": redis_settings(settings),
-        "on_startup": startup,
-        "on_shutdown": shutdown,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
         # Tight: it bounds how long a crashed job waits before another worker picks it up.
         "job_timeout": settings.job_timeout_seconds,
         "max_tries": settings.job_max_tries,

@@ -74,7 +74,7 @@ def notif_database(servers: tuple[str, str]) -> Iterator[str]:
 def notif_settings(notif_database: str, servers: tuple[str, str]) -> Settings:
     """Per test: its own queue namespace, so no test sees another's jobs."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=notif_database,
         redis_url=servers[1],
         internal_secret=INTERNAL_SECRET,
@@ -99,7 +99,7 @@ async def redis(notif_settings: Settings) -> AsyncIterator[ArqRedis]:
     keys = [key async for key in redis.scan_iter(match=f"*{notif_settings.queue_prefix}*")]
     if keys:
         await redis.delete(*keys)
-    await redis.aclose()
+    await redis.aclose(close_connection_pool=True)
 
 
 @pytest.fixture

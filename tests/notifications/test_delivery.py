@@ -14,7 +14,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.responses import Response
 
 from notifications import domain
-from notifications.worker import HTTP_CLIENT, deliver_webhook, handle_event, sweep_deliveries
+from notifications.worker import (
+    HTTP_CLIENT,
+    deliver_webhook,
+    handle_event,
+    new_http_client,
+    sweep_deliveries,
+)
 from services.embedded import free_port
 from services.models import WebhookDelivery, WebhookEndpoint
 from services.runtime import Runtime
@@ -31,10 +37,8 @@ from tests.notifications.receiver import Receiver
 
 @pytest.fixture
 async def ctx(runtime: Runtime) -> AsyncIterator[dict[str, Any]]:
-    context: dict[str, Any] = {"runtime": runtime}
-    yield context
-    if HTTP_CLIENT in context:
-        await context[HTTP_CLIENT].aclose()
+    async with new_http_client(runtime.settings) as client:
+        yield {"runtime": runtime, HTTP_CLIENT: client}
 
 
 async def pending_delivery(

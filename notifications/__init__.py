@@ -1,0 +1,1 @@
+"""Notifications: webhook endpoints and signed deliveries with retries and dead letters."""

@@ -1,0 +1,20 @@
+from fastapi import FastAPI
+
+from notifications.api import router
+from services.app import create_service_app
+from services.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        "notifications",
+        [router],
+        description=(
+            "Webhook endpoints of Aduan and their deliveries: complaint events signed per the "
+            "Standard Webhooks spec, retried with backoff, kept as dead letters when they fail."
+        ),
+        settings=settings,
+    )
+
+
+app = create_app()

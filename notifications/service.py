@@ -1,0 +1,171 @@
+"""Webhook operations: register and manage endpoints, fan events out to deliveries.
+Never commits: the request dependency or the job wrapper does."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.domain import DeliveryStatus, in_scope
+from notifications.repository import (
+    DeliveryRepository,
+    EndpointRepository,
+    ReferenceRepository,
+    new_id,
+)
+from notifications.schemas import DeliveryOut, EndpointCreate, EndpointCreated, EndpointOut
+from notifications.signing import new_secret
+from notifications.targets import TargetRefused, TargetUnresolvable, vet
+from services.events.catalogue import EventType
+from services.events.envelope import EventEnvelope
+from services.logging import get_logger
+from services.models import WebhookEndpoint
+from services.pagination import Page, decode_cursor, encode_cursor
+from services.problems import ProblemError
+from services.settings import Settings
+
+log = get_logger(__name__)
+KNOWN_EVENT_TYPES = frozenset(t.value for t in EventType)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _cursor_id(cursor: str | None) -> uuid.UUID | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        return uuid.UUID(key)
+    except ValueError as exc:
+        raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc
+
+
+class EndpointService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.settings = settings
+        self.endpoints = EndpointRepository(session)
+        self.deliveries = DeliveryRepository(session)
+        self.reference = ReferenceRepository(session)
+
+    async def _validate(self, url: str, region_codes: list[str], event_types: list[str]) -> None:
+        errors: list[tuple[str, str]] = []
+        if not self.settings.webhook_allow_private_targets:
+            try:
+                await vet(url)
+            except TargetRefused:
+                errors.append(("/url", "private_target"))
+            except TargetUnresolvable:
+                errors.append(("/url", "unresolvable_target"))
+        known = await self.reference.existing_regions(region_codes)
+        errors += [
+            (f"/region_codes/{i}", "unknown_region")
+            for i, code in enumerate(region_codes)
+            if code not in known
+        ]
+        errors += [
+            (f"/event_types/{i}", "unknown_event_type")
+            for i, type_ in enumerate(event_types)
+            if type_ not in KNOWN_EVENT_TYPES
+        ]
+        if errors:
+            raise ProblemError("validation_failed", errors=errors)
+
+    async def register(self, payload: EndpointCreate) -> EndpointCreated:
+        url = str(payload.url)
+        # Pointers index the list as sent, so validate before removing repeats.
+        await self._validate(url, payload.region_codes, payload.event_types)
+        endpoint = WebhookEndpoint(
+            id=new_id(),
+            url=url,
+            description=payload.description or None,
+            region_codes=_unique(payload.region_codes),
+            event_types=_unique(payload.event_types),
+            secret=new_secret(),
+            active=True,
+        )
+        await self.endpoints.add(endpoint)
+        log.info("webhook endpoint %s registered for %s", endpoint.id, url)
+        return EndpointCreated(
+            **EndpointOut.model_validate(endpoint).model_dump(), secret=endpoint.secret
+        )
+
+    async def _get(self, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+        endpoint = await self.endpoints.get(endpoint_id)
+        if endpoint is None:
+            raise ProblemError("not_found", f"no webhook endpoint {endpoint_id}")
+        return endpoint
+
+    async def get(self, endpoint_id: uuid.UUID) -> EndpointOut:
+        return EndpointOut.model_validate(await self._get(endpoint_id))
+
+    async def page(
+        self, *, cursor: str | None, limit: int, active: bool | None
+    ) -> Page[EndpointOut]:
+        rows = await self.endpoints.page(after=_cursor_id(cursor), limit=limit + 1, active=active)
+        items = [EndpointOut.model_validate(e) for e in rows[:limit]]
+        next_cursor = encode_cursor(str(rows[limit - 1].id)) if len(rows) > limit else None
+        return Page[EndpointOut](items=items, next_cursor=next_cursor)
+
+    async def deactivate(self, endpoint_id: uuid.UUID) -> None:
+        """Stop deliveries to an endpoint. Kept (not deleted) so its delivery history stays."""
+        endpoint = await self._get(endpoint_id)
+        if endpoint.active:
+            endpoint.active = False
+            await self.deliveries.cancel_pending(endpoint_id)
+            log.info("webhook endpoint %s deactivated", endpoint_id)
+
+    async def deliveries_page(
+        self,
+        endpoint_id: uuid.UUID,
+        *,
+        cursor: str | None,
+        limit: int,
+        status: DeliveryStatus | None,
+    ) -> Page[DeliveryOut]:
+        await self._get(endpoint_id)
+        rows = await self.deliveries.page_for_endpoint(
+            endpoint_id,
+            before=_cursor_id(cursor),
+            limit=limit + 1,
+            status=status.value if status else None,
+        )
+        items = [
+            DeliveryOut(
+                id=d.id,
+                event_id=d.event_id,
+                event_type=event_type,
+                status=DeliveryStatus(d.status),
+                attempts=d.attempts,
+                last_status_code=d.last_status_code,
+                last_error=d.last_error,
+                next_attempt_at=d.next_attempt_at if d.status == DeliveryStatus.pending else None,
+                delivered_at=d.delivered_at,
+                created_at=d.created_at,
+            )
+            for d, event_type in rows[:limit]
+        ]
+        next_cursor = encode_cursor(str(rows[limit - 1][0].id)) if len(rows) > limit else None
+        return Page[DeliveryOut](items=items, next_cursor=next_cursor)
+
+
+class FanOutService:
+    """Turns one event into one pending delivery per endpoint whose scope covers it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.endpoints = EndpointRepository(session)
+        self.deliveries = DeliveryRepository(session)
+
+    async def on_event(self, event: EventEnvelope) -> list[uuid.UUID]:
+        """Ids of the deliveries created (none for an event already fanned out)."""
+        region = event.data.get("region_code")
+        region_code = region if isinstance(region, str) else None
+        targets = [
+            e.id
+            for e in await self.endpoints.active_for_type(event.type)
+            if in_scope(
+                e.region_codes, e.event_types, event_type=event.type, region_code=region_code
+            )
+        ]
+        return await self.deliveries.add_pending(event.id, targets, datetime.now(UTC))

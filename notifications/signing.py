@@ -1,0 +1,44 @@
+"""Standard Webhooks secrets, bodies and signatures (https://www.standardwebhooks.com)."""
+
+import base64
+import json
+import math
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32  # the spec asks for 24 to 64 random bytes
+USER_AGENT = "Aduan-Webhooks/0.1"
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def webhook_body(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
+    """The Standard Webhooks payload shape: type, timestamp, data."""
+    return json.dumps(
+        {"type": event_type, "timestamp": iso_utc(occurred_at), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def signed_headers(secret: str, message_id: str, sent_at: datetime, body: str) -> dict[str, str]:
+    """Headers of one attempt. `message_id` stays the same across retries so receivers can
+    de-duplicate; the timestamp is the attempt's own, so a replayed old request is refused."""
+    sent_at = sent_at.astimezone(UTC)  # sign() reads the datetime as UTC whatever its zone
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(math.floor(sent_at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, sent_at, body),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
