@@ -4,7 +4,6 @@ ADUAN_DATABASE_URL / ADUAN_REDIS_URL point at servers to use; unset, embedded on
 under var/test. Each run gets its own database and queue prefix, so runs never see each other.
 """
 
-import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -14,17 +13,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from services.cli import alembic_upgrade, infrastructure
+from services.cli import infrastructure
 from services.db import SessionMaker, create_sessionmaker
 from services.events.outbox import Publisher
 from services.identity import ANONYMOUS, IDENTITY_HEADER, Principal, sign_identity
 from services.queue import create_arq_redis
 from services.runtime import Runtime
-from services.seed import seed_reference_data
 from services.settings import Settings
+from tests.databases import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "test-admin-key-" + secrets.token_hex(8)
@@ -44,38 +42,11 @@ def servers() -> Iterator[tuple[str, str]]:
         yield urls
 
 
-async def _admin_execute(server_url: str, statement: str) -> None:
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-async def _seed(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            await seed_reference_data(session)
-            await session.commit()
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(servers: tuple[str, str]) -> Iterator[str]:
     """A fresh database for this run, migrated by Alembic and seeded."""
-    server_url = servers[0]
-    name = f"aduan_test_{os.getpid()}_{secrets.token_hex(3)}"
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
-    try:
-        alembic_upgrade(url)
-        asyncio.run(_seed(url))
+    with scratch_database(servers[0], "aduan_test") as url:
         yield url
-    finally:
-        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

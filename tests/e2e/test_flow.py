@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook
 from services.settings import Settings
 from tests.conftest import complaint_payload
 from tests.e2e.platform import Platform
-from tests.e2e.receiver import running_receiver
+from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.e2e
 

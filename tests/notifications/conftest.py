@@ -5,7 +5,6 @@ The database is separate from the shared one because the end-to-end platform's n
 worker sweeps that one for due deliveries and would deliver these tests' rows itself.
 """
 
-import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -15,59 +14,28 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 from fastapi import FastAPI
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from notifications.main import create_app
-from services.cli import alembic_upgrade
 from services.db import SessionMaker, create_sessionmaker
 from services.events.outbox import Publisher
 from services.identity import IDENTITY_HEADER, Principal, PrincipalKind, sign_identity
 from services.queue import create_arq_redis
 from services.runtime import Runtime
-from services.seed import seed_reference_data
 from services.settings import Settings
-from tests.notifications.receiver import Receiver, running_receiver
+from tests.databases import scratch_database
+from tests.receiver import Receiver, running_receiver
 
 ADMIN = Principal(kind=PrincipalKind.admin, subject="ops")
 INTERNAL_SECRET = "notif-internal-" + secrets.token_hex(16)
 OWN_TABLES = "webhook_deliveries, webhook_endpoints, processed_events, events"
 
 
-async def _execute(url: str, *statements: str, autocommit: bool = False) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT" if autocommit else None)
-    try:
-        async with engine.begin() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-async def _seed(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            await seed_reference_data(session)
-            await session.commit()
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def notif_database(servers: tuple[str, str]) -> Iterator[str]:
-    server_url = servers[0]
-    name = f"notif_test_{os.getpid()}_{secrets.token_hex(3)}"
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_execute(server_url, f'CREATE DATABASE "{name}"', autocommit=True))
-    try:
-        alembic_upgrade(url)
-        asyncio.run(_seed(url))
+    with scratch_database(servers[0], "notif_test") as url:
         yield url
-    finally:
-        asyncio.run(
-            _execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
-        )
 
 
 @pytest.fixture
@@ -130,13 +98,17 @@ async def committed_runtime(
     notif_settings: Settings, notif_engine: AsyncEngine, redis: ArqRedis
 ) -> AsyncIterator[Runtime]:
     """A runtime whose commits are real, for concurrent workers; the tables are emptied around."""
-    url = notif_settings.require_database_url()
-    await _execute(url, f"TRUNCATE {OWN_TABLES}")
+
+    async def truncate() -> None:
+        async with notif_engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {OWN_TABLES}"))
+
+    await truncate()
     maker = create_sessionmaker(notif_engine)
     yield Runtime(
         notif_settings, notif_engine, maker, redis, Publisher(notif_settings, redis, maker)
     )
-    await _execute(url, f"TRUNCATE {OWN_TABLES}")
+    await truncate()
 
 
 def identity(settings: Settings, principal: Principal = ADMIN) -> dict[str, str]:

@@ -15,7 +15,7 @@ from services.models import WebhookEndpoint
 from services.runtime import Runtime
 from tests.notifications.conftest import api_client
 from tests.notifications.helpers import add_event, deliveries
-from tests.notifications.receiver import Receiver
+from tests.receiver import Receiver
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
 ACEH = {

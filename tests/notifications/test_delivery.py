@@ -32,7 +32,7 @@ from tests.notifications.helpers import (
     make_due,
     queued_job_ids,
 )
-from tests.notifications.receiver import Receiver
+from tests.receiver import Receiver
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from notifications.targets import (
     vet,
 )
 from services.runtime import Runtime
-from tests.notifications.receiver import Receiver
+from tests.receiver import Receiver
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from services.uow import unit_of_work
 from services.worker import Ctx
 from tests.notifications.conftest import served
 from tests.notifications.helpers import ROUTING, deliveries
-from tests.notifications.receiver import Receiver
+from tests.receiver import Receiver
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
 

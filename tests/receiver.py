@@ -28,6 +28,7 @@ class Receiver:
     script: list[int | Response] = field(default_factory=list)
     default: int = 204
     delay: float = 0.0  # seconds to wait before answering
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -35,10 +36,18 @@ class Receiver:
 
     async def handle(self, request: Request) -> Response:
         self.received.append(Received(dict(request.headers), await request.body()))
+        self.arrived.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         answer = self.script.pop(0) if self.script else self.default
         return answer if isinstance(answer, Response) else Response(status_code=answer)
+
+    async def wait_for(self, count: int, seconds: float = 30) -> list[Received]:
+        async with asyncio.timeout(seconds):
+            while len(self.received) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.received
 
 
 @contextlib.asynccontextmanager
