@@ -59,6 +59,47 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# Indonesian for pydantic's error types (its own messages are English only), by `type`.
+VALIDATION_MESSAGES_ID: dict[str, str] = {
+    "missing": "Wajib diisi",
+    "enum": "Harus salah satu dari: {expected}",
+    "literal_error": "Harus salah satu dari: {expected}",
+    "string_too_short": "Minimal {min_length} karakter",
+    "string_too_long": "Maksimal {max_length} karakter",
+    "string_pattern_mismatch": "Format tidak sesuai",
+    "string_type": "Harus berupa teks",
+    "value_error": "Nilai tidak valid",
+    "extra_forbidden": "Kolom tidak dikenal",
+    "json_invalid": "JSON tidak valid",
+    "model_attributes_type": "Harus berupa objek JSON",
+    "dict_type": "Harus berupa objek JSON",
+    "list_type": "Harus berupa daftar",
+    "bool_type": "Harus true atau false",
+    "bool_parsing": "Harus true atau false",
+    "int_parsing": "Harus bilangan bulat",
+    "int_type": "Harus bilangan bulat",
+    "decimal_parsing": "Harus berupa angka",
+    "decimal_type": "Harus berupa angka",
+    "decimal_max_places": "Maksimal {decimal_places} angka di belakang koma",
+    "greater_than_equal": "Minimal {ge}",
+    "less_than_equal": "Maksimal {le}",
+    "date_parsing": "Tanggal tidak valid (format YYYY-MM-DD)",
+    "date_from_datetime_parsing": "Tanggal tidak valid (format YYYY-MM-DD)",
+    "date_type": "Tanggal tidak valid (format YYYY-MM-DD)",
+    "uuid_parsing": "UUID tidak valid",
+}
+
+
+def validation_message(error: dict[str, Any], lang: str) -> str:
+    template = VALIDATION_MESSAGES_ID.get(error.get("type", "")) if lang == "id" else None
+    if template is None:
+        return str(error.get("msg", "invalid"))
+    try:
+        return template.format(**error.get("ctx", {}))
+    except (KeyError, IndexError):
+        return template.split(":")[0]
+
+
 class FieldError(BaseModel):
     pointer: str = Field(description="JSON pointer into the request, e.g. /region_code")
     code: str
@@ -154,11 +195,12 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    lang = language(request)
     errors = [
         FieldError(
             pointer=_pointer(tuple(e.get("loc", ()))),
             code=e.get("type", "invalid"),
-            message=e["msg"],
+            message=validation_message(e, lang),
         )
         for e in exc.errors()
     ]

@@ -99,7 +99,24 @@ async def test_schema_errors_point_at_fields_in_indonesian(client: httpx.AsyncCl
     assert response.status_code == 422
     problem = response.json()
     assert problem["title"] == "Permintaan tidak valid"
-    assert {e["pointer"] for e in problem["errors"]} == {"/report_type", "/title", "/region_code"}
+    messages = {e["pointer"]: e["message"] for e in problem["errors"]}
+    assert set(messages) == {"/report_type", "/title", "/region_code"}
+    assert messages["/title"] == "Minimal 5 karakter"
+    assert messages["/region_code"] == "Format tidak sesuai"
+    assert messages["/report_type"].startswith("Harus salah satu dari: 'pengaduan'")
+
+
+async def test_schema_errors_in_english_on_request(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/complaints",
+        json={"report_type": "pengaduan"},
+        headers={"Accept-Language": "en-US,en;q=0.8"},
+    )
+
+    assert response.status_code == 422
+    messages = {e["pointer"]: e["message"] for e in response.json()["errors"]}
+    assert messages["/title"] == "Field required"
+    assert set(messages) == {"/title", "/description", "/category", "/region_code"}
 
 
 async def test_idempotency_key_replays_and_refuses_a_different_body(
