@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from routing.repository import AgencyRepository
 from routing.schemas import AgencyOut
@@ -48,9 +48,14 @@ async def list_agencies(
     "/agencies/{agency_id}",
     response_model=AgencyOut,
     summary="Get an agency",
+    description="One agency of the directory, with its parent in the escalation hierarchy "
+    "(OPD → kabupaten/kota → province → Kemendagri) and its time zone.",
     responses={404: {"model": Problem, "description": "Unknown agency"}},
 )
-async def get_agency(agency_id: uuid.UUID, agencies: AgencyRepositoryDep) -> AgencyOut:
+async def get_agency(
+    agency_id: Annotated[uuid.UUID, Path(examples=["d8322320-8b0c-5d1e-8742-a3450efdcf60"])],
+    agencies: AgencyRepositoryDep,
+) -> AgencyOut:
     agency = await agencies.get(agency_id)
     if agency is None:
         raise ProblemError("not_found", f"no agency {agency_id}")

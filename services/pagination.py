@@ -26,6 +26,10 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc
+    if not key:
+        raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")])
+    return key

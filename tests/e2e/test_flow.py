@@ -113,3 +113,29 @@ async def test_gateway_documents_every_service(platform: Platform) -> None:
         spec["paths"]
     )
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+    undocumented = [
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if not operation.get("summary") or not operation.get("description")
+    ]
+    assert undocumented == []
+    schemas = spec["components"]["schemas"]
+    bodies_without_example = [
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+        and not _has_example(operation["requestBody"]["content"]["application/json"], schemas)
+    ]
+    assert bodies_without_example == []
+
+
+def _has_example(media: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    if "example" in media or "examples" in media:
+        return True
+    schema = media.get("schema", {})
+    ref = schema.get("$ref", "")
+    if ref:
+        schema = schemas[ref.rsplit("/", 1)[-1]]
+    return "examples" in schema or "example" in schema
