@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -241,6 +242,17 @@ async def _on_illegal_transition(request: Request, exc: Exception) -> JSONRespon
     return problem_response(request, "illegal_transition", detail=str(exc))
 
 
+async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database went away mid-request: nothing was committed, so the client may retry.
+    log.warning("dependency unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return problem_response(
+        request,
+        "service_unavailable",
+        detail="a dependency of this service is unavailable; retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, "internal_error")
@@ -252,6 +264,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(StaleDataError, _on_stale)
     app.add_exception_handler(IllegalTransition, _on_illegal_transition)
+    for unavailable in (OperationalError, InterfaceError, OSError, TimeoutError):
+        app.add_exception_handler(unavailable, _on_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

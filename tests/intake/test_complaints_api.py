@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.main import create_app
+from services.db import create_engine, create_sessionmaker
+from services.embedded import free_port
 from services.identity import Principal, PrincipalKind
 from services.models import Complaint, Event
 from services.runtime import Runtime
@@ -168,3 +170,20 @@ async def test_categories_are_named_by_language(client: httpx.AsyncClient) -> No
     assert {"code": "kesehatan", "name": "Health"} in english.json()
     assert {"code": "kesehatan", "name": "Kesehatan"} in indonesian.json()
     assert len(english.json()) == 9
+
+
+async def test_database_down_is_a_retryable_503_not_a_500(runtime: Runtime) -> None:
+    down = runtime.settings.model_copy(
+        update={"database_url": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none"}
+    )
+    engine = create_engine(down)
+    dead = Runtime(down, engine, create_sessionmaker(engine), runtime.redis, runtime.publisher)
+    try:
+        async with service_client(create_app(down), dead) as client:
+            response = await client.post("/api/v1/complaints", json=complaint_payload())
+    finally:
+        await engine.dispose()
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["code"] == "service_unavailable"
