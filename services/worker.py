@@ -7,7 +7,7 @@ from arq import Retry
 from arq.cron import CronJob, cron
 from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,13 +25,13 @@ Ctx = dict[str, Any]
 EventHandler = Callable[[AsyncSession, EventEnvelope, Runtime], Awaitable[None]]
 
 # Faults worth another try: the database or Redis went away, a connection dropped, or a
-# concurrent writer changed the same complaint (optimistic lock).
+# concurrent writer changed the same complaint (optimistic lock). Not other database errors:
+# a constraint or SQL error is a bug, and retrying it only hides it.
 TRANSIENT: tuple[type[BaseException], ...] = (
     StaleDataError,
     OperationalError,
-    DBAPIError,
+    InterfaceError,
     RedisError,
-    ConnectionError,
     OSError,
     TimeoutError,
 )
