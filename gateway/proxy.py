@@ -116,9 +116,8 @@ def _upstream_failed(request: Request, service: str, outcome: str, exc: Exceptio
     UPSTREAM_REQUESTS.labels(service, outcome).inc()
     log.warning("%s %s on %s %s: %r", service, outcome, request.method, request.url.path, exc)
     if outcome == "timeout":
-        # "gateway_timeout" is not in the kernel's catalogue yet, hence the explicit status.
         detail = f"the {service} service did not answer in time"
-        return problem_response(request, "gateway_timeout", detail=detail, status=504)
+        return problem_response(request, "gateway_timeout", detail=detail)
     detail = f"the {service} service " + (
         "is unreachable" if outcome == "unreachable" else "failed"
     )

@@ -1,6 +1,5 @@
 """Proxying: routing table, what is forwarded and stripped, limits, and upstream failures."""
 
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -216,14 +215,15 @@ async def test_unreachable_service_is_502(broken_gateway: httpx.AsyncClient) -> 
 
 
 async def test_slow_service_is_504(broken_gateway: httpx.AsyncClient) -> None:
-    started = time.monotonic()
-
-    response = await broken_gateway.get("/api/v1/complaints/slow?seconds=3")
+    # The service would answer 200 after 3 s; the gateway's 0.5 s timeout answers first.
+    response = await broken_gateway.get(
+        "/api/v1/complaints/slow?seconds=3", headers={"Accept-Language": "en"}
+    )
 
     assert response.status_code == 504
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["status"] == 504
-    assert time.monotonic() - started < 2.5  # the 0.5 s proxy timeout, not the service's 3 s
+    assert response.json()["code"] == "gateway_timeout"
+    assert response.json()["title"] == "Upstream service timed out"
 
 
 async def test_cookies_set_by_a_service_are_not_replayed_for_other_callers(

@@ -171,10 +171,9 @@ async def test_slow_receiver_times_out(
     receiver.delay = 2.0
     _, pending = await pending_delivery(runtime, receiver.url)
 
-    started = time.monotonic()
+    # The receiver would answer 204 after 2 s; the 0.3 s limit ends the attempt first.
     assert await deliver_webhook(ctx, str(pending.id), 1) == "retrying"
 
-    assert time.monotonic() - started < 1.5
     failed = await delivery(runtime, pending.id)
     assert failed.last_status_code is None and failed.attempts == 1
     assert failed.last_error is not None and "0.3 s" in failed.last_error
