@@ -16,15 +16,24 @@ from services.settings import Settings, get_settings
 
 SERVICES = ("gateway", "intake", "routing", "notifications")
 WORKERS = ("routing", "notifications")
-ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_root() -> Path:
+    """Where migrations/ and the Procfile are: the working directory of an installed package
+    (the Docker image), else the checkout this module lives in (an editable install)."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (candidate / "migrations" / "env.py").is_file():
+            return candidate
+    raise RuntimeError("no migrations/ folder here or beside the package: run from the project")
 
 
 def alembic_upgrade(database_url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    root = project_root()
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     command.upgrade(config, "head")
 
@@ -89,6 +98,7 @@ def cmd_run(settings: Settings) -> int:
         if not settings.internal_secret:
             # Shared by this run's processes only; production sets its own.
             env["ADUAN_INTERNAL_SECRET"] = secrets.token_urlsafe(32)
+        root = project_root()
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         gateway = f"http://{settings.host}:{settings.gateway_port}"
@@ -97,9 +107,9 @@ def cmd_run(settings: Settings) -> int:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             return subprocess.call(
-                [os.path.join(bin_dir, "honcho"), "start", "-f", str(ROOT / "Procfile")],
+                [os.path.join(bin_dir, "honcho"), "start", "-f", str(root / "Procfile")],
                 env=env,
-                cwd=ROOT,
+                cwd=root,
             )
         finally:
             signal.signal(signal.SIGINT, previous)
