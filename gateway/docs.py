@@ -1,14 +1,15 @@
 """The merged OpenAPI document and Swagger UI, whose assets are served from the installed
-`swagger_ui_bundle` package so the docs work with no internet."""
+`fastapi_offline` package (Swagger UI 5, which renders OpenAPI 3.1) so the docs work with no
+internet."""
 
 import html
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from gateway.openapi import TITLE
 from gateway.state import StateDep
@@ -18,8 +19,8 @@ OPENAPI_URL = "/openapi.json"
 
 router = APIRouter(tags=["ops"])
 
-# Written out rather than fastapi's get_swagger_ui_html: that template names a preset the bundled
-# Swagger UI 4 does not have, and we also switch off the online validator badge (validatorUrl).
+# Written out rather than fastapi's get_swagger_ui_html, to switch off the online validator badge
+# (validatorUrl), which would call out to the internet.
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -27,7 +28,6 @@ _PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="stylesheet" type="text/css" href="{static}/swagger-ui.css">
-<link rel="icon" type="image/png" href="{static}/favicon-32x32.png" sizes="32x32">
 </head>
 <body>
 <div id="swagger-ui"></div>
@@ -50,7 +50,7 @@ window.ui = SwaggerUIBundle({{
 
 
 def swagger_assets_dir() -> Path:
-    return Path(str(swagger_ui_path))
+    return Path(fastapi_offline.__file__).parent / "static"
 
 
 def mount_swagger_assets(app: FastAPI) -> None:
