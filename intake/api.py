@@ -10,7 +10,7 @@ from intake.service import ComplaintService
 from services.deps import PrincipalDep, SessionDep
 from services.problems import PROBLEM_RESPONSES, Problem, language
 
-router = APIRouter(prefix="/api/v1", tags=["complaints"])
+router = APIRouter(prefix="/api/v1")
 
 
 def get_complaint_service(session: SessionDep) -> ComplaintService:
@@ -25,6 +25,7 @@ TRACKING_ID = Path(
 
 @router.post(
     "/complaints",
+    tags=["complaints"],
     status_code=201,
     response_model=ComplaintOut,
     summary="File a complaint",
@@ -63,6 +64,7 @@ async def create_complaint(
 
 @router.get(
     "/complaints/{tracking_id}",
+    tags=["complaints"],
     response_model=ComplaintOut,
     summary="Track a complaint",
     description="Status, responsible agencies and the full timeline of a complaint. "
