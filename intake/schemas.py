@@ -69,7 +69,9 @@ class ComplaintCreate(BaseModel):
     confidential: bool = Field(default=False, description="Keep the content out of public view")
 
 
-class AgencyOut(BaseModel):
+class AssignedAgency(BaseModel):
+    """An agency that must act on the complaint (the full record: GET /api/v1/agencies/{id})."""
+
     id: uuid.UUID
     code: str
     name: str
@@ -104,7 +106,7 @@ class ComplaintOut(BaseModel):
     anonymous: bool
     confidential: bool
     escalation_level: int
-    agencies: list[AgencyOut]
+    agencies: list[AssignedAgency]
     timeline: list[TimelineEntry]
     created_at: datetime
     updated_at: datetime

@@ -12,7 +12,7 @@ from uuid6 import uuid7
 
 from intake.repository import ComplaintRepository, IdempotencyRepository, ReferenceRepository
 from intake.schemas import (
-    AgencyOut,
+    AssignedAgency,
     CategoryOut,
     ComplaintCreate,
     ComplaintOut,
@@ -155,7 +155,7 @@ class ComplaintService:
             confidential=complaint.confidential,
             escalation_level=complaint.escalation_level,
             agencies=[
-                AgencyOut(
+                AssignedAgency(
                     id=a.agency.id,
                     code=a.agency.code,
                     name=a.agency.name,
