@@ -6,7 +6,7 @@ What a regional system's endpoint does, in twenty lines: `aduan webhook-receiver
 import json
 
 import uvicorn
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response

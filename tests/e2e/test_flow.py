@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks import Webhook
 
 from services.settings import Settings
 from tests.conftest import complaint_payload

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from arq import Retry
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.responses import Response
 
 from notifications import domain

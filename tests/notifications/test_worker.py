@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from arq.jobs import Job
 from arq.worker import Worker, get_kwargs
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks import Webhook
 
 from notifications import domain
 from notifications.worker import (

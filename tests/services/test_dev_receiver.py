@@ -3,7 +3,7 @@ import json
 from datetime import UTC, datetime
 
 import httpx
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks import Webhook
 
 from services.dev_receiver import create_receiver
 
