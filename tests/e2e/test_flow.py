@@ -7,9 +7,19 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from standardwebhooks import Webhook
 
+from intake.schemas import ComplaintCreate
+from intake.service import ComplaintService
+from services.db import create_engine, create_sessionmaker
+from services.embedded import free_port
+from services.events.outbox import Publisher
+from services.identity import ANONYMOUS
+from services.models import Event
+from services.queue import create_arq_redis
 from services.settings import Settings
+from services.uow import unit_of_work
 from tests.conftest import complaint_payload
 from tests.e2e.platform import Platform
 from tests.receiver import running_receiver
@@ -145,3 +155,32 @@ def _has_example(media: dict[str, Any], schemas: dict[str, Any]) -> bool:
     if ref:
         schema = schemas[ref.rsplit("/", 1)[-1]]
     return "examples" in schema or "example" in schema
+
+
+async def test_an_event_the_fast_path_missed_is_relayed_by_the_workers(
+    platform: Platform, settings: Settings
+) -> None:
+    """Redis was unreachable when the complaint was committed: the workers' relay catches up."""
+    unreachable = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    dead_redis = create_arq_redis(unreachable)
+    try:
+        async with unit_of_work(
+            sessionmaker, Publisher(unreachable, dead_redis, sessionmaker)
+        ) as session:
+            body, _ = await ComplaintService(session).submit(
+                ANONYMOUS, ComplaintCreate.model_validate(complaint_payload()), None
+            )
+        async with sessionmaker() as session:
+            event = await session.scalar(
+                select(Event).where(Event.data["tracking_id"].astext == body["tracking_id"])
+            )
+        assert event is not None and event.published_at is None
+    finally:
+        await dead_redis.aclose(close_connection_pool=True)
+        await engine.dispose()
+
+    async with httpx.AsyncClient(base_url=platform.gateway) as client:
+        tracked = await wait_for_status(client, body["tracking_id"], "dispositioned")
+    assert tracked["agencies"][0]["code"] == "pemda-11.01"
