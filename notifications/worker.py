@@ -11,7 +11,6 @@ import uuid
 
 import httpx
 from arq import Retry
-from arq.cron import CronJob, cron
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery import DeliveryService, due_attempts
@@ -30,6 +29,7 @@ from services.worker import (
     Ctx,
     build_worker_settings,
     event_task,
+    periodic,
     runtime_of,
 )
 from services.worker import shutdown as runtime_shutdown
@@ -126,24 +126,12 @@ async def sweep_deliveries(ctx: Ctx) -> int:
     return queued
 
 
-def sweeper_cron(settings: Settings) -> CronJob:
-    return cron(
-        sweep_deliveries,
-        # arq makes a cron's job id from its name: namespaced, so deployments sharing a Redis
-        # do not skip each other's sweeps.
-        name=f"{settings.queue_prefix}:sweep_deliveries",
-        second=set(range(0, 60, SWEEP_INTERVAL_SECONDS)),
-        run_at_startup=True,
-        timeout=30,
-    )
-
-
 def worker_settings() -> type:
     """Built on demand: it reads the settings (Redis URL) of the process that runs it."""
     return build_worker_settings(
         Consumer.notifications,
         [handle_event, deliver_webhook],
-        cron_jobs=[sweeper_cron(get_settings())],
+        cron_jobs=[periodic(sweep_deliveries, get_settings(), SWEEP_INTERVAL_SECONDS)],
         on_startup=startup,
         on_shutdown=shutdown,
     )

@@ -51,6 +51,3 @@ def require_admin(principal: PrincipalDep) -> Principal:
     if principal.kind is not PrincipalKind.admin:
         raise ProblemError("forbidden", "only admins may do this")
     return principal
-
-
-AdminDep = Annotated[Principal, Depends(require_admin)]

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.domain.regions import parent_code, timezone_of
-from services.models import Agency, AgencyKind, Category
+from services.models import Agency, AgencyKind, Category, RegionLevel
 
 AGENCY_NAMESPACE = uuid.UUID("5b0f4c1e-3f7a-4a53-9b1e-6d0c2a1f9e10")
 MINISTRY_CODE = "kemendagri"
@@ -87,7 +87,7 @@ def agency_rows(regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
     for region in regions:
         code = region["code"]
-        if region["level"] == "provinsi":
+        if region["level"] == RegionLevel.province:
             rows.append(
                 {
                     "id": agency_id(province_agency_code(code)),
@@ -99,7 +99,7 @@ def agency_rows(regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "timezone": timezone_of(code),
                 }
             )
-        elif region["level"] == "kabupaten_kota":
+        elif region["level"] == RegionLevel.regency:
             rows.append(
                 {
                     "id": agency_id(regency_agency_code(code)),

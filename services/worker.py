@@ -5,6 +5,7 @@ from typing import Any
 
 from arq import Retry
 from arq.cron import CronJob, cron
+from arq.typing import WorkerCoroutine
 from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -95,14 +96,14 @@ async def relay_outbox(ctx: Ctx) -> int:
         return 0
 
 
-def relay_cron(settings: Settings) -> CronJob:
-    step = max(1, settings.relay_interval_seconds)
+def periodic(task: WorkerCoroutine, settings: Settings, every_seconds: int) -> CronJob:
+    """An arq cron every `every_seconds`, run at startup too. arq derives the cron's job id from
+    its name: namespaced, so deployments (and test runs) sharing one Redis do not skip each
+    other's ticks."""
     return cron(
-        relay_outbox,
-        # arq derives the cron job id from the name: namespaced, so deployments (and test runs)
-        # sharing one Redis do not skip each other's ticks.
-        name=f"{settings.queue_prefix}:relay_outbox",
-        second=set(range(0, 60, step)),
+        task,
+        name=f"{settings.queue_prefix}:{task.__qualname__}",
+        second=set(range(0, 60, max(1, every_seconds))),
         run_at_startup=True,
         timeout=30,
     )
@@ -123,7 +124,10 @@ def build_worker_settings(
     settings = get_settings()
     attributes: dict[str, Any] = {
         "functions": functions,
-        "cron_jobs": [relay_cron(settings), *(cron_jobs or [])],
+        "cron_jobs": [
+            periodic(relay_outbox, settings, settings.relay_interval_seconds),
+            *(cron_jobs or []),
+        ],
         "queue_name": queue_name(settings, consumer),
         "redis_settings": redis_settings(settings),
         "on_startup": on_startup,

@@ -16,13 +16,13 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from services.cli import infrastructure
-from services.db import SessionMaker, create_sessionmaker
+from services.db import SessionMaker
 from services.events.outbox import Publisher
 from services.identity import ANONYMOUS, IDENTITY_HEADER, Principal, sign_identity
 from services.queue import create_arq_redis
 from services.runtime import Runtime
 from services.settings import Settings
-from tests.databases import scratch_database
+from tests.databases import rolled_back, savepoint_sessionmaker, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "test-admin-key-" + secrets.token_hex(8)
@@ -73,19 +73,13 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One connection per test inside a transaction that is rolled back afterwards."""
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
+    async with rolled_back(engine) as conn:
         yield conn
-        if transaction.is_active:
-            await transaction.rollback()
 
 
 @pytest.fixture
 def sessionmaker(connection: AsyncConnection) -> SessionMaker:
-    # Commits inside the code under test become savepoints of the test's transaction.
-    maker = create_sessionmaker(connection)  # type: ignore[arg-type]
-    maker.configure(join_transaction_mode="create_savepoint")
-    return maker
+    return savepoint_sessionmaker(connection)
 
 
 @pytest.fixture

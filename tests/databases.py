@@ -4,13 +4,13 @@ import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from services.cli import alembic_upgrade
-from services.db import create_sessionmaker
+from services.db import SessionMaker, create_sessionmaker
 from services.seed import seed_reference_data
 
 
@@ -45,3 +45,20 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.asynccontextmanager
+async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection inside a transaction that is rolled back afterwards."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        yield conn
+        if transaction.is_active:
+            await transaction.rollback()
+
+
+def savepoint_sessionmaker(connection: AsyncConnection) -> SessionMaker:
+    """Sessions on `connection` whose commits become savepoints of its transaction."""
+    maker = create_sessionmaker(connection)  # type: ignore[arg-type]
+    maker.configure(join_transaction_mode="create_savepoint")
+    return maker

@@ -3,8 +3,6 @@
 WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
 WITA_PROVINCES = frozenset({"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"})
 
-LEVELS_BY_DEPTH = {1: "provinsi", 2: "kabupaten_kota", 3: "kecamatan", 4: "desa_kelurahan"}
-
 
 def parent_code(code: str) -> str | None:
     head, _, _ = code.rpartition(".")

@@ -18,13 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from notifications.main import create_app
-from services.db import SessionMaker, create_sessionmaker
+from services.db import create_sessionmaker
 from services.events.outbox import Publisher
 from services.identity import IDENTITY_HEADER, Principal, PrincipalKind, sign_identity
 from services.queue import create_arq_redis
 from services.runtime import Runtime
 from services.settings import Settings
-from tests.databases import scratch_database
+from tests.databases import rolled_back, savepoint_sessionmaker, scratch_database
 from tests.receiver import Receiver, running_receiver
 
 ADMIN = Principal(kind=PrincipalKind.admin, subject="ops")
@@ -73,11 +73,8 @@ async def redis(notif_settings: Settings) -> AsyncIterator[ArqRedis]:
 @pytest.fixture
 async def db(notif_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One connection per test inside a transaction rolled back afterwards."""
-    async with notif_engine.connect() as conn:
-        transaction = await conn.begin()
+    async with rolled_back(notif_engine) as conn:
         yield conn
-        if transaction.is_active:
-            await transaction.rollback()
 
 
 @pytest.fixture
@@ -86,8 +83,7 @@ def runtime(
 ) -> Runtime:
     """The runtime of a service or worker, on the rolled-back test transaction: the code's
     commits become savepoints."""
-    maker: SessionMaker = create_sessionmaker(db)  # type: ignore[arg-type]
-    maker.configure(join_transaction_mode="create_savepoint")
+    maker = savepoint_sessionmaker(db)
     return Runtime(
         notif_settings, notif_engine, maker, redis, Publisher(notif_settings, redis, maker)
     )
