@@ -2,7 +2,7 @@
 
 from services.models.base import Base
 from services.models.complaint import Complaint, ComplaintAgency
-from services.models.event import Event, ProcessedEvent
+from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
 from services.models.webhook import WebhookDelivery, WebhookEndpoint
@@ -15,6 +15,7 @@ __all__ = [
     "Complaint",
     "ComplaintAgency",
     "Event",
+    "EventFailure",
     "IdempotencyRecord",
     "ProcessedEvent",
     "Region",
