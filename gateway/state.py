@@ -33,7 +33,7 @@ class GatewayState:
             await self.redis.aclose()
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
 

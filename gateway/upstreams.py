@@ -15,6 +15,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/regions", "intake"),
     ("/open311", "intake"),
     ("/api/v1/agencies", "routing"),
+    ("/api/v1/ops", "routing"),
     ("/api/v1/webhooks", "notifications"),
 )
 

@@ -13,7 +13,7 @@ from services.problems import PROBLEM_RESPONSES, Problem, language
 router = APIRouter(prefix="/api/v1")
 
 
-def get_complaint_service(session: SessionDep) -> ComplaintService:
+async def get_complaint_service(session: SessionDep) -> ComplaintService:
     return ComplaintService(session)
 
 

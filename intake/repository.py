@@ -1,41 +1,61 @@
 """All of intake's SQL."""
 
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from services.cache import Memo
 from services.models import Category, Complaint, ComplaintAgency, Event, IdempotencyRecord, Region
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    code: str
+    name_id: str
+    name_en: str
+
+
+# Reference data is read on every create: cached per process (see services.cache).
+_REGION_NAMES: Memo[str, str] = Memo(ttl_seconds=None)
+_CATEGORIES: Memo[str, tuple[CategoryInfo, ...]] = Memo(ttl_seconds=60)
 
 
 class ReferenceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def region(self, code: str) -> Region | None:
-        return await self.session.get(Region, code)
+    async def region_name(self, code: str) -> str | None:
+        return await _REGION_NAMES.get(
+            code, lambda: self.session.scalar(select(Region.name).where(Region.code == code))
+        )
 
     async def category_exists(self, code: str) -> bool:
-        return bool(
-            await self.session.scalar(
-                select(exists().where(Category.code == code, Category.active.is_(True)))
-            )
-        )
+        return any(c.code == code for c in await self.categories())
 
-    async def categories(self) -> list[Category]:
-        rows = await self.session.scalars(
-            select(Category).where(Category.active.is_(True)).order_by(Category.code)
+    async def categories(self) -> tuple[CategoryInfo, ...]:
+        """Active categories, by code."""
+        return await _CATEGORIES.get("active", self._load_categories) or ()
+
+    async def _load_categories(self) -> tuple[CategoryInfo, ...]:
+        rows = await self.session.execute(
+            select(Category.code, Category.name_id, Category.name_en)
+            .where(Category.active.is_(True))
+            .order_by(Category.code)
         )
-        return list(rows)
+        return tuple(CategoryInfo(r.code, r.name_id, r.name_en) for r in rows)
 
 
 class ComplaintRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, complaint: Complaint) -> None:
+    def add(self, complaint: Complaint) -> None:
         self.session.add(complaint)
+
+    async def flush(self) -> None:
         await self.session.flush()
 
     async def by_tracking_id(self, tracking_id: str) -> Complaint | None:

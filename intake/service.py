@@ -4,6 +4,8 @@ import hashlib
 import json
 import secrets
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +37,11 @@ def new_tracking_id() -> str:
     return "ADN-" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
 
 
+def _micro(value: Decimal | None) -> Decimal | None:
+    """As the Numeric(9, 6) column stores it, so the 201 equals a later read."""
+    return None if value is None else value.quantize(Decimal("0.000001"))
+
+
 def request_fingerprint(payload: ComplaintCreate) -> str:
     canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -60,14 +67,17 @@ class ComplaintService:
         self.reference = ReferenceRepository(session)
         self.idempotency = IdempotencyRepository(session)
 
-    async def _validate(self, payload: ComplaintCreate) -> None:
+    async def _validate(self, payload: ComplaintCreate) -> str:
+        """The region's name, once the region and category are known to exist."""
         errors: list[tuple[str, str]] = []
-        if await self.reference.region(payload.region_code) is None:
+        region_name = await self.reference.region_name(payload.region_code)
+        if region_name is None:
             errors.append(("/region_code", "unknown_region"))
         if not await self.reference.category_exists(payload.category):
             errors.append(("/category", "unknown_category"))
-        if errors:
+        if errors or region_name is None:
             raise ProblemError("validation_failed", errors=errors)
+        return region_name
 
     async def submit(
         self, principal: Principal, payload: ComplaintCreate, idempotency_key: str | None
@@ -81,8 +91,9 @@ class ComplaintService:
                     raise ProblemError("idempotency_mismatch")
                 return previous.response_body, True
 
-        await self._validate(payload)
+        region_name = await self._validate(payload)
         reporter = payload.reporter
+        now = datetime.now(UTC)
         complaint = Complaint(
             id=uuid.UUID(str(uuid7())),
             tracking_id=new_tracking_id(),
@@ -93,8 +104,8 @@ class ComplaintService:
             region_code=payload.region_code,
             occurred_on=payload.occurred_on,
             address=payload.address,
-            latitude=payload.latitude,
-            longitude=payload.longitude,
+            latitude=_micro(payload.latitude),
+            longitude=_micro(payload.longitude),
             reporter_name=reporter.name if reporter else None,
             reporter_email=str(reporter.email) if reporter and reporter.email else None,
             reporter_phone=reporter.phone if reporter else None,
@@ -103,17 +114,20 @@ class ComplaintService:
             submitted_by=principal.key,
             status=Status.submitted.value,
             escalation_level=0,
+            created_at=now,
+            updated_at=now,
             assignments=[],
         )
-        await self.complaints.add(complaint)
-        record_event(
+        self.complaints.add(complaint)
+        event = record_event(
             self.session,
             EventType.complaint_submitted,
             actor=principal,
             complaint_id=complaint.id,
             data=complaint_data(complaint),
         )
-        body = (await self.get(complaint.tracking_id)).model_dump(mode="json")
+        # The answer is built from what was just written, not read back.
+        body = complaint_out(complaint, region_name, [event]).model_dump(mode="json")
         if idempotency_key:
             try:
                 await self.idempotency.add(
@@ -129,49 +143,55 @@ class ComplaintService:
                 raise ProblemError(
                     "conflict", "another request with this Idempotency-Key is in progress"
                 ) from exc
+        else:
+            await self.complaints.flush()
         return body, False
 
     async def get(self, tracking_id: str) -> ComplaintOut:
         complaint = await self.complaints.by_tracking_id(tracking_id)
         if complaint is None:
             raise ProblemError("not_found", f"no complaint with tracking id {tracking_id}")
-        region = await self.reference.region(complaint.region_code)
+        region_name = await self.reference.region_name(complaint.region_code)
         events = await self.complaints.timeline(complaint.id)
-        return ComplaintOut(
-            tracking_id=complaint.tracking_id,
-            status=Status(complaint.status),
-            status_label=STATUS_LABELS[Status(complaint.status)],
-            report_type=ReportType(complaint.report_type),
-            title=complaint.title,
-            description=complaint.description,
-            category=complaint.category_code,
-            region_code=complaint.region_code,
-            region_name=region.name if region else complaint.region_code,
-            occurred_on=complaint.occurred_on,
-            address=complaint.address,
-            latitude=complaint.latitude,
-            longitude=complaint.longitude,
-            anonymous=complaint.anonymous,
-            confidential=complaint.confidential,
-            escalation_level=complaint.escalation_level,
-            agencies=[
-                AssignedAgency(
-                    id=a.agency.id,
-                    code=a.agency.code,
-                    name=a.agency.name,
-                    kind=a.agency.kind,
-                    region_code=a.agency.region_code,
-                )
-                for a in complaint.assignments
-                if a.active
-            ],
-            timeline=[timeline_entry(e) for e in events],
-            created_at=complaint.created_at,
-            updated_at=complaint.updated_at,
-        )
+        return complaint_out(complaint, region_name or complaint.region_code, events)
 
     async def categories(self, language: str) -> list[CategoryOut]:
         return [
             CategoryOut(code=c.code, name=c.name_en if language == "en" else c.name_id)
             for c in await self.reference.categories()
         ]
+
+
+def complaint_out(complaint: Complaint, region_name: str, events: list[Event]) -> ComplaintOut:
+    return ComplaintOut(
+        tracking_id=complaint.tracking_id,
+        status=Status(complaint.status),
+        status_label=STATUS_LABELS[Status(complaint.status)],
+        report_type=ReportType(complaint.report_type),
+        title=complaint.title,
+        description=complaint.description,
+        category=complaint.category_code,
+        region_code=complaint.region_code,
+        region_name=region_name,
+        occurred_on=complaint.occurred_on,
+        address=complaint.address,
+        latitude=complaint.latitude,
+        longitude=complaint.longitude,
+        anonymous=complaint.anonymous,
+        confidential=complaint.confidential,
+        escalation_level=complaint.escalation_level,
+        agencies=[
+            AssignedAgency(
+                id=a.agency.id,
+                code=a.agency.code,
+                name=a.agency.name,
+                kind=a.agency.kind,
+                region_code=a.agency.region_code,
+            )
+            for a in complaint.assignments
+            if a.active
+        ],
+        timeline=[timeline_entry(e) for e in events],
+        created_at=complaint.created_at,
+        updated_at=complaint.updated_at,
+    )

@@ -14,7 +14,7 @@ from services.problems import PROBLEM_RESPONSES, Problem, ProblemError
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 
 
-def get_agency_repository(session: SessionDep) -> AgencyRepository:
+async def get_agency_repository(session: SessionDep) -> AgencyRepository:
     return AgencyRepository(session)
 
 

@@ -2,14 +2,16 @@ from fastapi import FastAPI
 
 from routing.api import router
 from services.app import create_service_app
+from services.events.ops_api import router as ops_router
 from services.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         "routing",
-        [router],
-        description="Verification, disposition and the agency directory of Aduan.",
+        [router, ops_router],
+        description="Verification, disposition and the agency directory of Aduan; failed events "
+        "for admins.",
         settings=settings,
     )
 

@@ -27,5 +27,6 @@ class Runtime:
         return cls(settings, engine, sessionmaker, redis, Publisher(settings, redis, sessionmaker))
 
     async def close(self) -> None:
+        await self.publisher.close()
         await self.redis.aclose(close_connection_pool=True)
         await self.engine.dispose()

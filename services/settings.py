@@ -36,11 +36,32 @@ class Settings(BaseSettings):
     routing_url: str | None = None
     notifications_url: str | None = None
 
+    # A pool per process, sized for the requests (or jobs) it runs at once, so none waits for
+    # a connection; no ping per checkout: a dead connection is replaced when a query fails on it.
+    db_pool_size: int = Field(default=20, description="PostgreSQL connections kept per process")
+    db_max_overflow: int = Field(default=10, description="Extra connections allowed at peaks")
+    db_pool_recycle_seconds: int = 1800
+
     queue_prefix: str = Field(default="aduan", description="Namespace of the arq queues in Redis")
     relay_interval_seconds: int = 5
     relay_grace_seconds: int = 2
+    reconcile_interval_seconds: int = Field(
+        default=10, description="How often each worker looks for published but unprocessed events"
+    )
+    reconcile_after_seconds: int = Field(
+        default=60,
+        description="An event not in every consumer's inbox this long after it happened is "
+        "published again",
+    )
+    reconcile_max_republishes: int = Field(
+        default=5, description="Republishes before an event is listed as failed for admins"
+    )
     job_timeout_seconds: int = 30
     job_max_tries: int = 8
+    worker_max_jobs: int = Field(default=32, description="Jobs one worker process runs at once")
+    worker_poll_delay_seconds: float = Field(
+        default=0.02, description="Pause between two polls of an idle arq queue"
+    )
 
     webhook_allow_private_targets: bool = False
     webhook_timeout_seconds: float = 10.0
@@ -49,6 +70,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     proxy_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    access_log: bool = Field(
+        default=False,
+        description="uvicorn access lines on the internal services (the gateway logs each request)",
+    )
 
     def service_url(self, name: str) -> str:
         explicit: str | None = getattr(self, f"{name}_url")

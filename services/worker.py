@@ -14,6 +14,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services.context import set_trace_id
 from services.events.envelope import EventEnvelope
+from services.events.failures import FailureRepository, FailureStatus
+from services.events.reconciler import Reconciler
 from services.logging import configure_logging, get_logger
 from services.models import ProcessedEvent
 from services.queue import backoff, queue_name, redis_settings
@@ -64,6 +66,18 @@ async def mark_processed(session: AsyncSession, consumer: str, envelope: EventEn
     return result.first() is not None
 
 
+async def record_failure(
+    runtime: Runtime, consumer: str, event_id: Any, status: FailureStatus, exc: BaseException
+) -> None:
+    """Best effort, in a transaction of its own: the database may be what failed."""
+    try:
+        async with runtime.sessionmaker() as session:
+            await FailureRepository(session).record(consumer, event_id, status, repr(exc))
+            await session.commit()
+    except Exception as record_exc:
+        log.warning("%s: could not record the failure of %s: %r", consumer, event_id, record_exc)
+
+
 def event_task(
     consumer: str, handler: EventHandler
 ) -> Callable[[Ctx, dict[str, Any]], Awaitable[str]]:
@@ -81,7 +95,15 @@ def event_task(
             log.warning(
                 "%s: transient fault on %s (try %d): %r", consumer, envelope.id, job_try, exc
             )
+            if job_try >= runtime.settings.job_max_tries:
+                # arq gives up after this try; the reconciler publishes the event again later.
+                await record_failure(runtime, consumer, envelope.id, FailureStatus.retrying, exc)
             raise Retry(defer=backoff(job_try)) from exc
+        except Exception as exc:
+            # A bug or bad data: retrying hides it. Admins see it and retry once it is fixed.
+            log.exception("%s: event %s failed for good", consumer, envelope.id)
+            await record_failure(runtime, consumer, envelope.id, FailureStatus.failed, exc)
+            raise
         return "processed"
 
     handle_event.__qualname__ = handle_event.__name__ = "handle_event"
@@ -94,6 +116,16 @@ async def relay_outbox(ctx: Ctx) -> int:
     except TRANSIENT as exc:
         log.warning("relay: %r", exc)
         return 0
+
+
+async def reconcile_events(ctx: Ctx) -> int:
+    runtime = runtime_of(ctx)
+    try:
+        report = await Reconciler(runtime.settings, runtime.redis, runtime.sessionmaker).run()
+    except TRANSIENT as exc:
+        log.warning("reconciler: %r", exc)
+        return 0
+    return report.republished
 
 
 def periodic(task: WorkerCoroutine, settings: Settings, every_seconds: int) -> CronJob:
@@ -126,6 +158,7 @@ def build_worker_settings(
         "functions": functions,
         "cron_jobs": [
             periodic(relay_outbox, settings, settings.relay_interval_seconds),
+            periodic(reconcile_events, settings, settings.reconcile_interval_seconds),
             *(cron_jobs or []),
         ],
         "queue_name": queue_name(settings, consumer),
@@ -135,7 +168,13 @@ def build_worker_settings(
         # Tight: it bounds how long a crashed job waits before another worker picks it up.
         "job_timeout": settings.job_timeout_seconds,
         "max_tries": settings.job_max_tries,
+        "max_jobs": settings.worker_max_jobs,
+        # arq sleeps this long between polls even when jobs are waiting: it bounds both the
+        # latency of each hop and the jobs/s of a worker.
+        "poll_delay": settings.worker_poll_delay_seconds,
         "health_check_interval": 10,
-        "keep_result": 3600,
+        # A kept result blocks re-enqueueing the same job id; the reconciler uses fresh ids,
+        # and the consumers' inboxes make a repeat harmless, so results are kept only briefly.
+        "keep_result": 60,
     }
     return type("WorkerSettings", (), attributes)

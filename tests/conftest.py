@@ -93,7 +93,9 @@ async def runtime(
     settings: Settings, engine: AsyncEngine, sessionmaker: SessionMaker
 ) -> AsyncIterator[Runtime]:
     redis = create_arq_redis(settings)
-    yield Runtime(settings, engine, sessionmaker, redis, Publisher(settings, redis, sessionmaker))
+    publisher = Publisher(settings, redis, sessionmaker)
+    yield Runtime(settings, engine, sessionmaker, redis, publisher)
+    await publisher.close()  # its batched published marks, while the test's connection is open
     await redis.aclose()
 
 

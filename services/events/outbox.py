@@ -1,6 +1,17 @@
-"""Recording events (same transaction as the change) and publishing them (after commit)."""
+"""Recording events (same transaction as the change) and publishing them (after commit).
 
+Three paths get an event to its consumers' arq queues:
+- the fast path, right after the commit: one Redis round trip for all of a commit's events;
+  the `published_at` marks are written later, batched, off the request;
+- the relay (cron in every worker): events still unpublished after a grace period;
+- the reconciler (services.events.reconciler): events published but not in every consumer's
+  inbox after a longer bound, republished under fresh job ids.
+"""
+
+import asyncio
+import contextlib
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,15 +24,17 @@ from services.context import current_trace_id
 from services.db import SessionMaker
 from services.events.catalogue import EventType, consumers_of
 from services.events.envelope import EventEnvelope
+from services.events.failures import FailureRepository
 from services.identity import Principal
 from services.logging import get_logger
 from services.models import Event
-from services.queue import queue_name
+from services.queue import JobSpec, enqueue_many, queue_name
 from services.settings import Settings
 
 log = get_logger(__name__)
 HANDLE_EVENT = "handle_event"
 PENDING_KEY = "aduan.outbox"
+MARK_DELAY_SECONDS = 0.05  # published marks of concurrent requests share one UPDATE
 
 
 def record_event(
@@ -53,6 +66,34 @@ def take_pending(session: AsyncSession) -> list[Event]:
     return pending
 
 
+def event_job_id(
+    settings: Settings, consumer: str, event_id: uuid.UUID, republish: str | None = None
+) -> str:
+    """The fast path and the relay share one id per (consumer, event), so arq keeps one job;
+    republishes (reconciler, admin retry) carry a tag of their own, so a kept result or a job
+    stuck in Redis cannot block them."""
+    base = f"{settings.queue_prefix}:{consumer}:{event_id}"
+    return base if republish is None else f"{base}:{republish}"
+
+
+def event_jobs(
+    settings: Settings,
+    envelope: EventEnvelope,
+    consumers: Sequence[str],
+    republish: str | None = None,
+) -> list[JobSpec]:
+    payload = envelope.model_dump(mode="json")
+    return [
+        JobSpec(
+            HANDLE_EVENT,
+            (payload,),
+            event_job_id(settings, consumer, envelope.id, republish),
+            queue_name(settings, consumer),
+        )
+        for consumer in consumers
+    ]
+
+
 class Publisher:
     """Pushes committed events onto the consumers' arq queues and marks them published."""
 
@@ -60,53 +101,95 @@ class Publisher:
         self.settings = settings
         self.redis = redis
         self.sessionmaker = sessionmaker
-
-    async def _enqueue(self, event: EventEnvelope) -> None:
-        for consumer in consumers_of(event.type):
-            # The job id makes a second push of the same event (fast path + relay) a no-op.
-            await self.redis.enqueue_job(
-                HANDLE_EVENT,
-                event.model_dump(mode="json"),
-                _job_id=f"{self.settings.queue_prefix}:{consumer}:{event.id}",
-                _queue_name=queue_name(self.settings, consumer),
-            )
+        self._unmarked: list[uuid.UUID] = []
+        self._marker: asyncio.Task[None] | None = None
 
     async def publish(self, events: list[Event]) -> None:
         """Fast path, after commit. A failure here is only a delay: the relay retries."""
         if not events:
             return
+        jobs = [
+            job
+            for event in events
+            for job in event_jobs(self.settings, EventEnvelope.of(event), consumers_of(event.type))
+        ]
         try:
-            for event in events:
-                await self._enqueue(EventEnvelope.of(event))
-            async with self.sessionmaker() as session:
-                await session.execute(
-                    update(Event)
-                    .where(Event.id.in_([e.id for e in events]))
-                    .values(published_at=datetime.now(UTC))
-                )
-                await session.commit()
+            await enqueue_many(self.redis, jobs)
         except Exception as exc:
             log.warning("fast-path publish failed, the relay will retry: %r", exc)
+            return
+        self._unmarked += [e.id for e in events]
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_soon())
 
-    async def relay(self, *, batch: int = 500) -> int:
-        """Slow path: publish what the fast path left behind. Safe to run on every replica."""
+    async def _mark_soon(self) -> None:
+        await asyncio.sleep(MARK_DELAY_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the pending published marks in one statement. A lost mark only means the
+        relay pushes the event again, which the job id and the consumers' inboxes absorb."""
+        ids, self._unmarked = self._unmarked, []
+        if not ids:
+            return
+        try:
+            async with self.sessionmaker() as session:
+                await _mark_published(session, ids)
+                await session.commit()
+        except Exception as exc:
+            log.warning("could not mark %d events published, the relay will: %r", len(ids), exc)
+
+    async def close(self) -> None:
+        if self._marker is not None and not self._marker.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                self._marker.cancel()
+                await self._marker
+        await self.flush()
+
+    async def relay(self, *, chunk: int = 200, max_chunks: int = 25) -> int:
+        """Slow path: publish what the fast path left behind. Safe on every replica: each
+        chunk is read in one short transaction, pushed with no transaction open, and marked in
+        another; two replicas pushing the same event make one job (same job id)."""
         cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.relay_grace_seconds)
         published = 0
-        async with self.sessionmaker() as session:
-            rows = (
-                await session.scalars(
-                    select(Event)
-                    .where(Event.published_at.is_(None), Event.occurred_at < cutoff)
-                    .order_by(Event.occurred_at)
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
+        for _ in range(max_chunks):
+            async with self.sessionmaker() as session:
+                rows = list(
+                    await session.scalars(
+                        select(Event)
+                        .where(Event.published_at.is_(None), Event.occurred_at < cutoff)
+                        .order_by(Event.occurred_at)
+                        .limit(chunk)
+                    )
                 )
-            ).all()
+            if not rows:
+                break
+            jobs: list[JobSpec] = []
+            unknown: list[Event] = []
             for event in rows:
-                await self._enqueue(EventEnvelope.of(event))
-                event.published_at = datetime.now(UTC)
-                published += 1
-            await session.commit()
+                try:
+                    consumers = consumers_of(event.type)
+                except ValueError:
+                    unknown.append(event)  # recorded below; it must not block the rest
+                    continue
+                jobs += event_jobs(self.settings, EventEnvelope.of(event), consumers)
+            await enqueue_many(self.redis, jobs)
+            async with self.sessionmaker() as session:
+                await _mark_published(session, [e.id for e in rows])
+                if unknown:
+                    await FailureRepository(session).fail_unknown_types(unknown)
+                await session.commit()
+            published += len(rows) - len(unknown)
+            if len(rows) < chunk:
+                break
         if published:
             log.info("relay published %d events", published)
         return published
+
+
+async def _mark_published(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(
+        update(Event)
+        .where(Event.id.in_(ids), Event.published_at.is_(None))
+        .values(published_at=datetime.now(UTC))
+    )

@@ -56,7 +56,8 @@ class EventFailure(Base):
     consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
-    republished: Mapped[int] = mapped_column(default=0)
+    republished: Mapped[int] = mapped_column(default=0)  # by the reconciler, since the last retry
+    admin_retries: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     first_failed_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     updated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

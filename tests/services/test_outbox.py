@@ -31,6 +31,7 @@ async def test_committed_event_is_queued_for_each_consumer_and_marked_published(
 
     assert await job_status(runtime, "routing", event) == JobStatus.queued
     assert await job_status(runtime, "notifications", event) == JobStatus.queued
+    await runtime.publisher.flush()  # the published marks are batched off the request
     stored = await session.get(Event, event.id)
     assert stored is not None and stored.published_at is not None
 
