@@ -6,10 +6,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import docs, health, proxy
+from gateway.access import AccessLogMiddleware
 from gateway.auth import build_authenticator
 from gateway.openapi import DESCRIPTION, SYSTEM_GATEWAY, TITLE, OpenAPICache
 from gateway.state import GatewayState
-from gateway.upstreams import create_clients
+from gateway.upstreams import create_clients, create_proxy_sessions
 from services.identity import sign_identity
 from services.logging import configure_logging
 from services.middleware import MetricsMiddleware, RequestContextMiddleware
@@ -31,6 +32,7 @@ def create_gateway_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = GatewayState(
             settings=settings,
             clients=clients,
+            proxies=create_proxy_sessions(settings),
             authenticator=build_authenticator(settings),
             openapi=OpenAPICache(
                 app.openapi, clients, lambda: sign_identity(SYSTEM_GATEWAY, secret)
@@ -59,6 +61,7 @@ def create_gateway_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(proxy.router)
     # Added last = outermost. No InternalIdentityMiddleware: the gateway is where identity starts.
     app.add_middleware(MetricsMiddleware, service="gateway")
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app
 

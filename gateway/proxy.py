@@ -1,8 +1,10 @@
 """Forward public requests to the owning service, with the caller's identity signed in a header."""
 
+import asyncio
 import time
 
-import httpx
+import aiohttp
+import yarl
 from fastapi import APIRouter, Request, Response
 from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect
@@ -25,8 +27,8 @@ FORWARDED_REQUEST_HEADERS = (
     "if-match",
     "if-none-match",
 )
-# Hop-by-hop (RFC 9110 §7.6.1), recomputed by us or our server (length, date, server), dropped
-# because httpx already decoded the body (content-encoding), or set by our own middleware.
+# Hop-by-hop (RFC 9110 §7.6.1), recomputed by us or our server (length, date, server), or set
+# by our own middleware. The body is relayed as sent, so content-encoding stays.
 DROPPED_RESPONSE_HEADERS = frozenset(
     {
         "connection",
@@ -39,7 +41,6 @@ DROPPED_RESPONSE_HEADERS = frozenset(
         "transfer-encoding",
         "upgrade",
         "content-length",
-        "content-encoding",
         "date",
         "server",
         REQUEST_ID_HEADER.lower(),
@@ -54,6 +55,7 @@ UPSTREAM_REQUESTS = Counter(
 UPSTREAM_LATENCY = Histogram(
     "aduan_gateway_upstream_duration_seconds", "Time the services took to answer", ["upstream"]
 )
+RawHeaders = tuple[tuple[bytes, bytes], ...]
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)  # the services document these paths themselves
 
@@ -98,14 +100,17 @@ def upstream_headers(request: Request, state: GatewayState, principal: Principal
     return headers
 
 
-def relay_response(upstream: httpx.Response) -> Response:
+def relay_response(status: int, raw_headers: RawHeaders, body: bytes) -> Response:
     named_by_connection = {
-        token.strip().lower() for token in upstream.headers.get("connection", "").split(",")
+        token.strip().lower()
+        for name, value in raw_headers
+        if name.lower() == b"connection"
+        for token in value.decode("latin-1").split(",")
     }
-    response = Response(content=upstream.content, status_code=upstream.status_code)
+    response = Response(content=body, status_code=status)
     response.raw_headers.extend(
         (name.lower(), value)
-        for name, value in upstream.headers.raw
+        for name, value in raw_headers
         if name.decode("latin-1").lower() not in DROPPED_RESPONSE_HEADERS
         and name.decode("latin-1").lower() not in named_by_connection
     )
@@ -124,31 +129,48 @@ def _upstream_failed(request: Request, service: str, outcome: str, exc: Exceptio
     return problem_response(request, "bad_gateway", detail=detail)
 
 
+async def _send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: yarl.URL,
+    headers: dict[str, str],
+    body: bytes,
+) -> tuple[int, RawHeaders, bytes]:
+    async with session.request(
+        method, url, headers=headers, data=body or None, allow_redirects=False
+    ) as upstream:
+        return upstream.status, upstream.raw_headers, await upstream.read()
+
+
 async def forward(
     request: Request, state: GatewayState, service: str, principal: Principal, body: bytes
 ) -> Response:
     # raw_path keeps the caller's percent-encoding; some servers used to append the query to it.
     raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
-    url = httpx.URL(path=raw_path.split(b"?", 1)[0].decode("latin-1"))
-    if request.scope["query_string"]:
-        url = url.copy_with(query=request.scope["query_string"])
+    url = yarl.URL.build(
+        path=raw_path.split(b"?", 1)[0].decode("latin-1"),
+        query_string=request.scope["query_string"].decode("latin-1"),
+        encoded=True,
+    )
+    headers = upstream_headers(request, state, principal)
+    session = state.proxies[service]
     started = time.perf_counter()
     try:
-        upstream = await state.clients[service].request(
-            request.method,
-            url,
-            headers=upstream_headers(request, state, principal),
-            content=body or None,
-        )
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        try:
+            status, raw_headers, content = await _send(session, request.method, url, headers, body)
+        except aiohttp.ClientConnectorError:
+            # Nothing was sent on a failed connect, so one more try is safe even for a POST
+            # (a pooled connection the service closed, or the service restarting).
+            status, raw_headers, content = await _send(session, request.method, url, headers, body)
+    except aiohttp.ClientConnectorError as exc:
         return _upstream_failed(request, service, "unreachable", exc)
-    except httpx.TimeoutException as exc:
+    except TimeoutError as exc:  # aiohttp's timeouts subclass asyncio's (= builtin) one
         return _upstream_failed(request, service, "timeout", exc)
-    except httpx.TransportError as exc:
+    except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
         return _upstream_failed(request, service, "failed", exc)
     UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
-    UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
-    return relay_response(upstream)
+    UPSTREAM_REQUESTS.labels(service, str(status)).inc()
+    return relay_response(status, raw_headers, content)
 
 
 # Catch-alls (no slash after the prefix, so nothing is redirected); upstream_for decides.
@@ -159,6 +181,7 @@ async def proxy(request: Request, state: StateDep) -> Response:
     if service is None:
         raise ProblemError("not_found", "no service serves this path")
     principal = await authenticate(request, state)
+    request.state.principal = principal  # for the access line
     try:
         # Read whole (bounded) so an oversized body is refused before any service sees it.
         body = await read_body(request, state.settings.max_body_bytes)

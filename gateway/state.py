@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Annotated
 
+import aiohttp
 import httpx
 from arq.connections import ArqRedis
 from fastapi import Depends, Request
@@ -17,6 +18,7 @@ from services.settings import Settings
 class GatewayState:
     settings: Settings
     clients: dict[str, httpx.AsyncClient]
+    proxies: dict[str, aiohttp.ClientSession]
     authenticator: AuthenticatorChain
     openapi: OpenAPICache
     redis: ArqRedis | None  # None when ADUAN_REDIS_URL is unset: /readyz then reports it
@@ -29,6 +31,8 @@ class GatewayState:
     async def close(self) -> None:
         for client in self.clients.values():
             await client.aclose()
+        for session in self.proxies.values():
+            await session.close()
         if self.redis is not None:
             await self.redis.aclose()
 

@@ -2,8 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from intake.schemas import CategoryOut, ComplaintCreate, ComplaintOut
 from intake.service import ComplaintService
@@ -11,6 +11,7 @@ from services.deps import PrincipalDep, SessionDep
 from services.problems import PROBLEM_RESPONSES, Problem, language
 
 router = APIRouter(prefix="/api/v1")
+JSON = "application/json"
 
 
 async def get_complaint_service(session: SessionDep) -> ComplaintService:
@@ -59,7 +60,8 @@ async def create_complaint(
     headers = {"Location": f"/api/v1/complaints/{body['tracking_id']}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(body, status_code=201, headers=headers)
+    # orjson: this is the platform's hottest answer (FastAPI's own fast path needs a model).
+    return Response(orjson.dumps(body), status_code=201, headers=headers, media_type=JSON)
 
 
 @router.get(

@@ -103,16 +103,26 @@ def cmd_run(settings: Settings) -> int:
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         gateway = f"http://{settings.host}:{settings.gateway_port}"
         print(f"Aduan starting: API {gateway}/api/v1, docs {gateway}/docs, ready {gateway}/readyz")
-        # honcho supervises; it stops every process on Ctrl-C, then we stop the servers.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # honcho supervises. Ctrl-C reaches it through the terminal's process group; SIGTERM
+        # (Docker, systemd, a CI runner) reaches only us, so we pass it on. Either way honcho
+        # stops every process, and then the `infrastructure` block stops the servers.
+        honcho = subprocess.Popen(
+            [os.path.join(bin_dir, "honcho"), "start", "-f", str(root / "Procfile")],
+            env=env,
+            cwd=root,
+        )
+
+        def pass_on(signum: int, _frame: object) -> None:
+            with contextlib.suppress(ProcessLookupError):
+                honcho.send_signal(signal.SIGTERM)
+
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous_term = signal.signal(signal.SIGTERM, pass_on)
         try:
-            return subprocess.call(
-                [os.path.join(bin_dir, "honcho"), "start", "-f", str(root / "Procfile")],
-                env=env,
-                cwd=root,
-            )
+            return honcho.wait()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.signal(signal.SIGINT, previous_int)
+            signal.signal(signal.SIGTERM, previous_term)
 
 
 def cmd_serve(settings: Settings, service: str) -> None:
@@ -124,12 +134,18 @@ def cmd_serve(settings: Settings, service: str) -> None:
         port=getattr(settings, f"{service}_port"),
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
+        loop="uvloop",
+        http="httptools",
+        # The gateway writes one line per request itself; the services' lines only repeat it.
+        access_log=settings.access_log,
     )
 
 
 def cmd_worker(service: str) -> None:
+    import uvloop
     from arq.worker import run_worker
 
+    uvloop.install()
     module = importlib.import_module(f"{service}.worker")
     run_worker(module.worker_settings())
 

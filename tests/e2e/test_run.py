@@ -16,7 +16,18 @@ from tests.e2e.platform import ROOT
 pytestmark = pytest.mark.e2e
 
 
-def test_run_starts_the_platform_on_embedded_servers_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+def redis_running(var: Path) -> bool:
+    try:
+        os.kill(int((var / "redis" / "redis.pid").read_text().strip()), 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_run_starts_the_platform_on_embedded_servers_and_a_signal_stops_it_all(
+    tmp_path: Path, stop: str
+) -> None:
     ports = {name: free_port() for name in ("gateway", "intake", "routing", "notifications")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
     env |= {f"ADUAN_{name.upper()}_PORT": str(port) for name, port in ports.items()}
@@ -53,8 +64,12 @@ def test_run_starts_the_platform_on_embedded_servers_and_ctrl_c_stops_it(tmp_pat
         categories = httpx.get(f"{gateway}/api/v1/categories", timeout=5)
         assert categories.status_code == 200 and len(categories.json()) == 9
     finally:
-        # Ctrl-C in a terminal signals the whole foreground process group.
-        os.killpg(process.pid, signal.SIGINT)
+        if stop == "ctrl-c":
+            # Ctrl-C in a terminal signals the whole foreground process group.
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            # Docker, systemd and CI runners signal the main process alone.
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(60)
         except subprocess.TimeoutExpired:
@@ -63,3 +78,4 @@ def test_run_starts_the_platform_on_embedded_servers_and_ctrl_c_stops_it(tmp_pat
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{gateway}/healthz", timeout=2)
     assert not (tmp_path / "var" / "pg" / "postmaster.pid").exists()
+    assert not redis_running(tmp_path / "var")
