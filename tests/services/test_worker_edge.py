@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from arq import Retry
@@ -9,9 +10,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.envelope import EventEnvelope
-from services.models import ProcessedEvent
+from services.events.failures import FailureStatus
+from services.models import Event, EventFailure, ProcessedEvent
 from services.runtime import Runtime
 from services.worker import event_task
+from tests.factories import add_event
+
+
+def as_payload(event: Event) -> dict[str, Any]:
+    return EventEnvelope.of(event).model_dump(mode="json")
 
 
 def envelope() -> EventEnvelope:
@@ -59,3 +66,43 @@ async def test_a_bug_is_not_retried(runtime: Runtime) -> None:
 
     with pytest.raises(IntegrityError):
         await event_task("probe", broken)({"runtime": runtime}, envelope().model_dump(mode="json"))
+
+
+async def test_a_bug_is_recorded_as_a_failed_event_for_admins(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    async def broken(session: AsyncSession, event: EventEnvelope, runtime: Runtime) -> None:
+        raise ValueError("a field the handler does not understand")
+
+    event = await add_event(session)
+    await session.commit()
+
+    with pytest.raises(ValueError):
+        await event_task("probe", broken)(
+            {"runtime": runtime}, EventEnvelope.of(event).model_dump(mode="json")
+        )
+
+    failure = await session.get(EventFailure, ("probe", event.id))
+    assert failure is not None and failure.status == FailureStatus.failed
+    assert "does not understand" in (failure.last_error or "")
+    assert await session.get(ProcessedEvent, ("probe", event.id)) is None
+
+
+async def test_a_transient_fault_on_the_last_try_is_noted_for_the_reconciler(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    async def down(session: AsyncSession, event: EventEnvelope, runtime: Runtime) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database restarting"))
+
+    event = await add_event(session)
+    await session.commit()
+    last_try = runtime.settings.job_max_tries
+
+    with pytest.raises(Retry):
+        await event_task("probe", down)(
+            {"runtime": runtime, "job_try": last_try},
+            EventEnvelope.of(event).model_dump(mode="json"),
+        )
+
+    failure = await session.get(EventFailure, ("probe", event.id))
+    assert failure is not None and failure.status == FailureStatus.retrying

@@ -1,0 +1,91 @@
+"""Test data, written straight to the tables: one service's tests never need another service's
+code to set up their world. Each factory adds to the session it is given and flushes; the
+caller commits (or the test's transaction is rolled back)."""
+
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid6 import uuid7
+
+from services.events.catalogue import EventType
+from services.models import Complaint, Event
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id() -> uuid.UUID:
+    return uuid.UUID(str(uuid7()))
+
+
+def tracking_id() -> str:
+    return "ADN-" + "".join(secrets.choice(ALPHABET) for _ in range(8))
+
+
+async def add_complaint(
+    session: AsyncSession,
+    *,
+    status: str = "submitted",
+    region_code: str = "11.01.01",
+    category: str = "infrastruktur",
+    report_type: str = "pengaduan",
+    confidential: bool = False,
+    anonymous: bool = False,
+    **fields: Any,
+) -> Complaint:
+    complaint = Complaint(
+        id=new_id(),
+        tracking_id=tracking_id(),
+        report_type=report_type,
+        title="Jalan berlubang di depan Pasar Bakongan",
+        description="Jalan utama di depan pasar berlubang besar sejak dua bulan dan "
+        "membahayakan pengendara motor.",
+        category_code=category,
+        region_code=region_code,
+        reporter_name="Siti",
+        reporter_email="siti@example.id",
+        anonymous=anonymous,
+        confidential=confidential,
+        submitted_by="anonymous:-",
+        status=status,
+        escalation_level=0,
+        **fields,
+    )
+    session.add(complaint)
+    await session.flush()
+    return complaint
+
+
+async def add_event(
+    session: AsyncSession,
+    type_: EventType | str = EventType.complaint_submitted,
+    *,
+    complaint: Complaint | None = None,
+    age_seconds: float = 0,
+    published: bool = True,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """An event row, `age_seconds` old, published (as the fast path leaves it) or not."""
+    occurred_at = datetime.now(UTC) - timedelta(seconds=age_seconds)
+    event = Event(
+        id=new_id(),
+        type=str(type_),
+        occurred_at=occurred_at,
+        complaint_id=complaint.id if complaint else None,
+        actor_kind="anonymous",
+        actor_id=None,
+        data=data
+        if data is not None
+        else (
+            {"tracking_id": complaint.tracking_id, "region_code": complaint.region_code}
+            if complaint
+            else {}
+        ),
+        trace_id=None,
+        published_at=occurred_at if published else None,
+    )
+    session.add(event)
+    await session.flush()
+    return event
