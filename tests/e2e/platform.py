@@ -22,6 +22,9 @@ WORKERS = ("routing", "notifications")
 class Platform:
     settings: Settings
     log_dir: Path
+    # Extra ADUAN_* variables for every process, and per process (by name, e.g. "routing-worker").
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -32,7 +35,7 @@ class Platform:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def env(self) -> dict[str, str]:
+    def env(self, name: str = "") -> dict[str, str]:
         s = self.settings
         assert s.internal_secret is not None and s.admin_api_key is not None
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
@@ -46,15 +49,15 @@ class Platform:
             "ADUAN_RELAY_INTERVAL_SECONDS": "1",
             "ADUAN_LOG_LEVEL": "INFO",
         }
-        env |= {f"ADUAN_{name.upper()}_PORT": str(port) for name, port in self.ports.items()}
-        return env
+        env |= {f"ADUAN_{svc.upper()}_PORT": str(port) for svc, port in self.ports.items()}
+        return env | self.extra_env | self.process_env.get(name, {})
 
     def start_process(self, name: str, *args: str) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "services.cli", *args],
             cwd=ROOT,
-            env=self.env(),
+            env=self.env(name),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -67,6 +70,18 @@ class Platform:
         for name in WORKERS:
             self.start_process(f"{name}-worker", "worker", name)
         self.wait_ready()
+
+    def start_worker(self, service: str) -> None:
+        self.start_process(f"{service}-worker", "worker", service)
+
+    def stop_process(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
