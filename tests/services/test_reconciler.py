@@ -69,8 +69,8 @@ async def test_a_consumer_that_never_took_the_event_gets_it_again_under_a_fresh_
 
     assert report.republished >= 1
     prefix = runtime.settings.queue_prefix
-    assert await job_status(runtime, "routing", f"{prefix}:routing:{event.id}:r0.1") == (
-        JobStatus.queued
+    assert await job_status(runtime, "routing", f"{prefix}:routing:{event.id}:r0.1") != (
+        JobStatus.not_found  # queued, or already taken by a running platform's worker
     )
     # Notifications has it already: nothing for that queue.
     assert await job_status(
@@ -170,8 +170,8 @@ async def test_the_relay_records_an_unknown_event_type_and_publishes_the_rest(
     await runtime.publisher.relay()
 
     prefix = runtime.settings.queue_prefix
-    assert await job_status(runtime, "notifications", f"{prefix}:notifications:{good.id}") == (
-        JobStatus.queued
+    assert await job_status(runtime, "notifications", f"{prefix}:notifications:{good.id}") != (
+        JobStatus.not_found  # queued, or already taken by a running platform's worker
     )
     failure = await session.get(EventFailure, ("relay", strange.id))
     assert failure is not None and failure.status == FailureStatus.failed
