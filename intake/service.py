@@ -124,7 +124,7 @@ class ComplaintService:
             EventType.complaint_submitted,
             actor=principal,
             complaint_id=complaint.id,
-            data=complaint_data(complaint),
+            data=complaint_data(complaint, agencies=[]),
         )
         # The answer is built from what was just written, not read back.
         body = complaint_out(complaint, region_name, [event]).model_dump(mode="json")

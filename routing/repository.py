@@ -1,12 +1,18 @@
 """All of routing's SQL."""
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import raiseload, selectinload
 
+from services.cache import Memo
+from services.complaints import AgencyRef
 from services.models import Agency, Complaint, ComplaintAgency
+
+# Read for every complaint routed; the directory changes rarely (admin edits show within a minute).
+_AGENCIES_BY_CODE: Memo[str, AgencyRef] = Memo(ttl_seconds=60)
 
 
 class ComplaintRepository:
@@ -14,21 +20,45 @@ class ComplaintRepository:
         self.session = session
 
     async def get(self, complaint_id: uuid.UUID) -> Complaint | None:
+        """The complaint with its assignments and their agencies."""
         return await self.session.scalar(
             select(Complaint)
             .where(Complaint.id == complaint_id)
             .options(selectinload(Complaint.assignments).joinedload(ComplaintAgency.agency))
         )
 
-    def assign(self, complaint: Complaint, agency: Agency) -> ComplaintAgency:
-        assignment = ComplaintAgency(id=uuid.uuid4(), agency=agency, active=True)
-        complaint.assignments.append(assignment)
+    async def get_bare(self, complaint_id: uuid.UUID) -> Complaint | None:
+        """The complaint row alone: its assignments are not loaded (touching them raises)."""
+        return await self.session.scalar(
+            select(Complaint).where(Complaint.id == complaint_id).options(raiseload("*"))
+        )
+
+    def assign(self, complaint: Complaint, agency: AgencyRef) -> ComplaintAgency:
+        assignment = ComplaintAgency(
+            id=uuid.uuid4(),
+            complaint_id=complaint.id,
+            agency_id=agency.id,
+            assigned_at=datetime.now(UTC),
+            active=True,
+        )
+        self.session.add(assignment)
         return assignment
 
 
 class AgencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def ref_by_code(self, code: str) -> AgencyRef | None:
+        return await _AGENCIES_BY_CODE.get(code, lambda: self._ref_by_code(code))
+
+    async def _ref_by_code(self, code: str) -> AgencyRef | None:
+        row = (
+            await self.session.execute(
+                select(Agency.id, Agency.code, Agency.name).where(Agency.code == code)
+            )
+        ).first()
+        return AgencyRef(row.id, row.code, row.name) if row is not None else None
 
     async def by_code(self, code: str) -> Agency | None:
         return await self.session.scalar(select(Agency).where(Agency.code == code))

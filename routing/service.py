@@ -5,13 +5,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.repository import AgencyRepository, ComplaintRepository
-from services.complaints import transition
+from services.complaints import AgencyRef, transition
 from services.domain.lifecycle import Status
 from services.domain.regions import province_code, regency_code
 from services.events.catalogue import EventType
 from services.identity import SYSTEM_ROUTING
 from services.logging import get_logger
-from services.models import Agency, Complaint
+from services.models import Complaint
 from services.seed import MINISTRY_CODE, province_agency_code, regency_agency_code
 
 log = get_logger(__name__)
@@ -23,7 +23,7 @@ class RoutingService:
         self.complaints = ComplaintRepository(session)
         self.agencies = AgencyRepository(session)
 
-    async def responsible_agency(self, complaint: Complaint) -> Agency:
+    async def responsible_agency(self, complaint: Complaint) -> AgencyRef:
         """The government of the complaint's kabupaten/kota, else its province, else Kemendagri."""
         candidates = []
         regency = regency_code(complaint.region_code)
@@ -31,14 +31,17 @@ class RoutingService:
             candidates.append(regency_agency_code(regency))
         candidates += [province_agency_code(province_code(complaint.region_code)), MINISTRY_CODE]
         for code in candidates:
-            agency = await self.agencies.by_code(code)
+            agency = await self.agencies.ref_by_code(code)
             if agency is not None:
                 return agency
         raise LookupError("no agency seeded: run `aduan seed`")
 
     async def on_submitted(self, complaint_id: uuid.UUID) -> None:
-        """Auto-verify a new complaint and disposition it to the responsible government."""
-        complaint = await self.complaints.get(complaint_id)
+        """Auto-verify a new complaint and disposition it to the responsible government.
+
+        A submitted complaint has no agency yet, so its assignments are not loaded: the events
+        name the one agency chosen here."""
+        complaint = await self.complaints.get_bare(complaint_id)
         if complaint is None or complaint.status != Status.submitted:
             log.info("complaint %s is no longer awaiting verification; skipped", complaint_id)
             return
@@ -49,6 +52,7 @@ class RoutingService:
             EventType.complaint_verified,
             actor=SYSTEM_ROUTING,
             reason="verifikasi otomatis",
+            agencies=[],
         )
         agency = await self.responsible_agency(complaint)
         self.complaints.assign(complaint, agency)
@@ -59,5 +63,6 @@ class RoutingService:
             EventType.complaint_dispositioned,
             actor=SYSTEM_ROUTING,
             reason=f"disposisi ke {agency.name}",
+            agencies=[agency],
         )
         await self.session.flush()

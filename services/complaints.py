@@ -1,5 +1,8 @@
 """Writing the shared complaint aggregate: every status change goes through `transition`."""
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +14,31 @@ from services.identity import Principal
 from services.models import Complaint, Event
 
 
-def complaint_data(complaint: Complaint) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AgencyRef:
+    """An agency as events name it."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+def active_agencies(complaint: Complaint) -> list[AgencyRef]:
+    """From the loaded `assignments` (writers that know them pass `agencies` instead)."""
+    return [
+        AgencyRef(a.agency.id, a.agency.code, a.agency.name)
+        for a in complaint.assignments
+        if a.active
+    ]
+
+
+def complaint_data(
+    complaint: Complaint, agencies: Sequence[AgencyRef] | None = None
+) -> dict[str, Any]:
     """The complaint as events (and so webhooks) carry it: never the reporter's contact."""
     status = Status(complaint.status)
+    if agencies is None:
+        agencies = active_agencies(complaint)
     return {
         "tracking_id": complaint.tracking_id,
         "status": status.value,
@@ -27,11 +52,7 @@ def complaint_data(complaint: Complaint) -> dict[str, Any]:
         "anonymous": complaint.anonymous,
         "confidential": complaint.confidential,
         "escalation_level": complaint.escalation_level,
-        "agencies": [
-            {"id": str(a.agency.id), "code": a.agency.code, "name": a.agency.name}
-            for a in complaint.assignments
-            if a.active
-        ],
+        "agencies": [{"id": str(a.id), "code": a.code, "name": a.name} for a in agencies],
     }
 
 
@@ -43,8 +64,11 @@ def transition(
     *,
     actor: Principal,
     reason: str | None = None,
+    agencies: Sequence[AgencyRef] | None = None,
 ) -> Event:
-    """Check and apply a status change, and record its event in the same transaction."""
+    """Check and apply a status change, and record its event in the same transaction.
+    `agencies`: the complaint's active agencies, when the caller has them at hand (else read
+    from the loaded `assignments`)."""
     previous = complaint.status
     complaint.status = check_transition(previous, target).value
     return record_event(
@@ -52,5 +76,5 @@ def transition(
         event_type,
         actor=actor,
         complaint_id=complaint.id,
-        data=complaint_data(complaint) | {"previous_status": previous, "reason": reason},
+        data=complaint_data(complaint, agencies) | {"previous_status": previous, "reason": reason},
     )
