@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PACKAGES := services gateway intake routing notifications
+PACKAGES := services gateway intake routing notifications bench
 
-.PHONY: install run test lint format migrate seed clean
+.PHONY: install run test lint format migrate seed clean bench
 
 $(BIN)/aduan: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ migrate: install
 
 seed: install
 	$(BIN)/aduan seed
+
+# Figures against the real stack (bench/results/latest.json); BENCH_ARGS=--quick for a smoke run.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
