@@ -1,17 +1,174 @@
-"""All of notifications' SQL."""
+"""All of notifications' SQL.
+
+The dispatcher's statements are written out as SQL: they are the heart of delivery (claim, order,
+limits, breaker) and read best as such. Every one of them is short and runs in a short transaction.
+"""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import any_, exists, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from uuid6 import uuid7
 
-from notifications.domain import DeliveryStatus
+from notifications.domain import Circuit, Claim, DeliveryStatus, Outcome
 from services.models import Event, Region, WebhookDelivery, WebhookEndpoint
+
+# Serialises claims across processes (pg_advisory_xact_lock): each claim sees the leases of the
+# one before, so per-endpoint limits hold across every dispatcher. A claim takes milliseconds.
+CLAIM_LOCK_KEY = 0x616475616E5F7768  # "aduan_wh"
+
+# A UUIDv7 made by PostgreSQL (16 has no uuidv7()): milliseconds since the epoch in the first 48
+# bits of a random UUID, version bits set to 7. Delivery ids stay time-ordered for pagination.
+UUID7_SQL = (
+    "CAST(encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING "
+    "substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
+    "FROM 1 FOR 6), 52, 1), 53, 1), 'hex') AS uuid)"
+)
+
+FAN_OUT = text(
+    f"""
+    INSERT INTO webhook_deliveries
+        (id, endpoint_id, event_id, complaint_id, status, attempts, next_attempt_at)
+    SELECT {UUID7_SQL}, e.id, :event_id, :complaint_id, 'pending', 0, now()
+    FROM webhook_endpoints e
+    WHERE e.active
+      AND (cardinality(e.event_types) = 0 OR CAST(:event_type AS varchar) = ANY(e.event_types))
+      -- notifications.domain.in_scope: a scope covers itself and the codes beneath it.
+      AND (cardinality(e.region_codes) = 0 OR EXISTS (
+            SELECT 1 FROM unnest(e.region_codes) AS scope(code)
+            WHERE scope.code = CAST(:region_code AS varchar)
+               OR starts_with(CAST(:region_code AS text), scope.code || '.')))
+    ON CONFLICT (endpoint_id, event_id) DO NOTHING
+    RETURNING id
+    """
+)
+
+ANYTHING_DUE = text(
+    """
+    SELECT EXISTS (
+        SELECT 1 FROM webhook_deliveries
+        WHERE status = 'pending' AND next_attempt_at <= now()
+          AND (lease_until IS NULL OR lease_until <= now()))
+    """
+)
+
+# Due deliveries, oldest first, each endpoint's at most up to its room: its limit (1 for a probe
+# of a half-open circuit) minus its deliveries leased already; none of an endpoint whose circuit
+# is open; none while an earlier event of its complaint is still pending for that endpoint, or
+# not fanned out yet (no inbox record), unless that one is older than the order bound.
+# Deliveries of a deactivated endpoint are claimed regardless, to be cancelled.
+CLAIM = text(
+    """
+    WITH leased AS (
+        SELECT endpoint_id, count(*) AS n
+        FROM webhook_deliveries
+        WHERE status = 'pending' AND lease_until IS NOT NULL AND lease_until > now()
+        GROUP BY endpoint_id
+    ), open_endpoints AS (
+        SELECT e.id,
+               CASE WHEN NOT e.active THEN :batch
+                    WHEN e.failure_streak >= :breaker_failures THEN 1
+                    ELSE :endpoint_concurrency
+               END - coalesce(l.n, 0) AS room
+        FROM webhook_endpoints e LEFT JOIN leased l ON l.endpoint_id = e.id
+        WHERE NOT e.active OR e.circuit_open_until IS NULL OR e.circuit_open_until <= now()
+    ), picked AS (
+        SELECT d.id, d.next_attempt_at
+        FROM open_endpoints o
+        CROSS JOIN LATERAL (
+            SELECT d.id, d.next_attempt_at
+            FROM webhook_deliveries d
+            WHERE d.endpoint_id = o.id
+              AND d.status = 'pending'
+              AND d.next_attempt_at <= now()
+              AND (d.lease_until IS NULL OR d.lease_until <= now())
+              AND NOT EXISTS (
+                  SELECT 1 FROM webhook_deliveries p
+                  WHERE p.endpoint_id = d.endpoint_id
+                    AND p.complaint_id = d.complaint_id
+                    AND p.status = 'pending'
+                    AND p.complaint_id IS NOT NULL
+                    AND p.event_id < d.event_id
+                    AND p.created_at > now() - make_interval(secs => :order_max_wait))
+              AND NOT EXISTS (
+                  SELECT 1 FROM events ev
+                  WHERE ev.complaint_id = d.complaint_id
+                    AND ev.id < d.event_id
+                    AND ev.type = ANY(CAST(:ordered_types AS varchar[]))
+                    AND ev.settled_at IS NULL
+                    AND ev.occurred_at > now() - make_interval(secs => :order_max_wait)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM processed_events pe
+                        WHERE pe.consumer = :consumer AND pe.event_id = ev.id))
+            ORDER BY d.next_attempt_at, d.id
+            LIMIT greatest(o.room, 0)
+            FOR UPDATE OF d SKIP LOCKED
+        ) d
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT :batch
+    )
+    UPDATE webhook_deliveries w
+    SET lease_until = now() + make_interval(secs => :lease_seconds)
+    FROM picked, webhook_endpoints e, events ev
+    WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id
+    RETURNING w.id, w.endpoint_id, w.event_id, w.attempts, e.url, e.secret, e.active,
+              ev.type, ev.occurred_at, ev.data
+    """
+)
+
+# Endpoints first, in id order, then deliveries: the same order as a deactivation takes them,
+# so two transactions never wait on each other in a circle.
+LOCK_CIRCUITS = text(
+    """
+    SELECT id, failure_streak, circuit_trips, circuit_open_until, now() AS now
+    FROM webhook_endpoints
+    WHERE id = ANY(CAST(:ids AS uuid[]))
+    ORDER BY id
+    FOR NO KEY UPDATE
+    """
+)
+
+# Fenced by the attempt count: the outcome of a dispatcher whose lease expired, and whose
+# delivery someone else already attempted again, is not recorded over the newer one.
+RECORD_ATTEMPTS = text(
+    """
+    UPDATE webhook_deliveries d
+    SET status = o.status,
+        attempts = o.attempts_before + 1,
+        last_status_code = o.status_code,
+        last_error = o.error,
+        delivered_at = o.delivered_at,
+        next_attempt_at = CASE WHEN o.retry_in IS NULL THEN d.next_attempt_at
+                               ELSE now() + make_interval(secs => o.retry_in) END,
+        lease_until = NULL
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:statuses AS text[]),
+                CAST(:status_codes AS integer[]), CAST(:errors AS text[]),
+                CAST(:delivered_at AS timestamptz[]), CAST(:retry_in AS float8[]))
+         AS o(id, attempts_before, status, status_code, error, delivered_at, retry_in)
+    WHERE d.id = o.id AND d.status = 'pending' AND d.attempts = o.attempts_before
+    RETURNING d.id
+    """
+)
+
+CANCEL = text(
+    """
+    UPDATE webhook_deliveries SET status = 'cancelled', lease_until = NULL
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'
+    """
+)
+
+SAVE_CIRCUITS = text(
+    """
+    UPDATE webhook_endpoints e
+    SET failure_streak = c.streak, circuit_trips = c.trips, circuit_open_until = c.open_until
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:streaks AS integer[]), CAST(:trips AS integer[]),
+                CAST(:open_until AS timestamptz[])) AS c(id, streak, trips, open_until)
+    WHERE e.id = c.id
+    """
+)
 
 
 class ReferenceRepository:
@@ -48,79 +205,30 @@ class EndpointRepository:
             query = query.where(WebhookEndpoint.active.is_(active))
         return list(await self.session.scalars(query))
 
-    async def active_for_type(self, event_type: str) -> list[WebhookEndpoint]:
-        """Active endpoints whose event-type filter admits `event_type` (regions: see service)."""
-        query = select(WebhookEndpoint).where(
-            WebhookEndpoint.active.is_(True),
-            (func.cardinality(WebhookEndpoint.event_types) == 0)
-            | (literal(event_type) == any_(WebhookEndpoint.event_types)),
-        )
-        return list(await self.session.scalars(query))
-
 
 class DeliveryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_pending(
-        self, event_id: uuid.UUID, endpoint_ids: Sequence[uuid.UUID], now: datetime
+    async def fan_out(
+        self,
+        event_id: uuid.UUID,
+        event_type: str,
+        region_code: str | None,
+        complaint_id: uuid.UUID | None,
     ) -> list[uuid.UUID]:
-        """One pending delivery per endpoint; pairs that already exist are left alone.
-        Returns the ids of the rows actually created."""
-        if not endpoint_ids:
-            return []
-        rows = [
-            {
-                "id": new_id(),
-                "endpoint_id": endpoint_id,
-                "event_id": event_id,
-                "status": DeliveryStatus.pending.value,
-                "attempts": 0,
-                "next_attempt_at": now,
-            }
-            for endpoint_id in endpoint_ids
-        ]
+        """One pending delivery per active endpoint whose filters admit the event, in one
+        statement; pairs that already exist are left alone. The ids of the rows created."""
         result = await self.session.execute(
-            pg_insert(WebhookDelivery)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-            .returning(WebhookDelivery.id)
+            FAN_OUT,
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "region_code": region_code,
+                "complaint_id": complaint_id,
+            },
         )
         return list(result.scalars())
-
-    async def lock(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
-        """The delivery, row-locked for this transaction; None if missing or locked elsewhere."""
-        return await self.session.scalar(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id)
-            .options(lazyload(WebhookDelivery.endpoint))  # FOR UPDATE and outer joins do not mix
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
-
-    async def exists(self, delivery_id: uuid.UUID) -> bool:
-        return bool(
-            await self.session.scalar(select(exists().where(WebhookDelivery.id == delivery_id)))
-        )
-
-    async def event(self, event_id: uuid.UUID) -> Event | None:
-        return await self.session.get(Event, event_id)
-
-    async def endpoint(self, endpoint_id: uuid.UUID) -> WebhookEndpoint | None:
-        return await self.session.get(WebhookEndpoint, endpoint_id)
-
-    async def due(self, now: datetime, *, limit: int) -> list[tuple[uuid.UUID, int]]:
-        """(id, attempts) of pending deliveries whose next attempt is due, oldest first."""
-        result = await self.session.execute(
-            select(WebhookDelivery.id, WebhookDelivery.attempts)
-            .where(
-                WebhookDelivery.status == DeliveryStatus.pending,
-                WebhookDelivery.next_attempt_at <= now,
-            )
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(limit)
-        )
-        return [(row.id, row.attempts) for row in result]
 
     async def page_for_endpoint(
         self,
@@ -154,6 +262,111 @@ class DeliveryRepository:
                 WebhookDelivery.status == DeliveryStatus.pending,
             )
             .values(status=DeliveryStatus.cancelled.value)
+        )
+
+
+class DispatchRepository:
+    """The dispatcher's statements; the dispatcher runs each group in its own transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def anything_due(self) -> bool:
+        """Cheap (the partial index of due rows): idle polls end here."""
+        return bool(await self.session.scalar(ANYTHING_DUE))
+
+    async def serialize_claims(self) -> None:
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY}
+        )
+
+    async def claim(
+        self,
+        *,
+        batch: int,
+        endpoint_concurrency: int,
+        breaker_failures: int,
+        lease_seconds: float,
+        order_max_wait_seconds: float,
+        ordered_types: Sequence[str],
+        consumer: str,
+    ) -> list[Claim]:
+        result = await self.session.execute(
+            CLAIM,
+            {
+                "batch": batch,
+                "endpoint_concurrency": endpoint_concurrency,
+                "breaker_failures": breaker_failures,
+                "lease_seconds": lease_seconds,
+                "order_max_wait": order_max_wait_seconds,
+                "ordered_types": list(ordered_types),
+                "consumer": consumer,
+            },
+        )
+        return [
+            Claim(
+                delivery_id=row.id,
+                endpoint_id=row.endpoint_id,
+                event_id=row.event_id,
+                attempts=row.attempts,
+                url=row.url,
+                secret=row.secret,
+                endpoint_active=row.active,
+                event_type=row.type,
+                occurred_at=row.occurred_at,
+                data=row.data,
+            )
+            for row in result
+        ]
+
+    async def lock_circuits(
+        self, endpoint_ids: Iterable[uuid.UUID]
+    ) -> tuple[datetime | None, dict[uuid.UUID, Circuit]]:
+        """The database's clock and the endpoints' circuits, locked until the commit."""
+        result = await self.session.execute(LOCK_CIRCUITS, {"ids": sorted(endpoint_ids)})
+        now: datetime | None = None
+        circuits: dict[uuid.UUID, Circuit] = {}
+        for row in result:
+            now = row.now
+            circuits[row.id] = Circuit(
+                row.failure_streak, row.circuit_trips, row.circuit_open_until
+            )
+        return now, circuits
+
+    async def record_attempts(self, outcomes: Sequence[Outcome]) -> set[uuid.UUID]:
+        """The ids of the deliveries whose outcome was written."""
+        if not outcomes:
+            return set()
+        result = await self.session.execute(
+            RECORD_ATTEMPTS,
+            {
+                "ids": [o.delivery_id for o in outcomes],
+                "attempts": [o.attempts_before for o in outcomes],
+                "statuses": [o.status.value for o in outcomes],
+                "status_codes": [o.status_code for o in outcomes],
+                "errors": [o.error for o in outcomes],
+                "delivered_at": [o.delivered_at for o in outcomes],
+                "retry_in": [o.retry_in for o in outcomes],
+            },
+        )
+        return set(result.scalars())
+
+    async def cancel(self, delivery_ids: Sequence[uuid.UUID]) -> None:
+        if delivery_ids:
+            await self.session.execute(CANCEL, {"ids": list(delivery_ids)})
+
+    async def save_circuits(self, circuits: dict[uuid.UUID, Circuit]) -> None:
+        if not circuits:
+            return
+        ids = sorted(circuits)
+        await self.session.execute(
+            SAVE_CIRCUITS,
+            {
+                "ids": ids,
+                "streaks": [circuits[i].failure_streak for i in ids],
+                "trips": [circuits[i].trips for i in ids],
+                "open_until": [circuits[i].open_until for i in ids],
+            },
         )
 
 

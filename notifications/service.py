@@ -1,14 +1,18 @@
-"""Webhook operations: register and manage endpoints, fan events out to deliveries.
-Never commits: the request dependency or the job wrapper does."""
+"""Webhook operations: register and manage endpoints, fan events out to deliveries, claim due
+deliveries and record what became of them. Never commits: the request dependency, the job
+wrapper or the dispatcher (each an edge) does."""
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.domain import DeliveryStatus, in_scope
+from notifications.config import DispatchConfig
+from notifications.domain import Circuit, Claim, DeliveryStatus, Outcome
 from notifications.repository import (
     DeliveryRepository,
+    DispatchRepository,
     EndpointRepository,
     ReferenceRepository,
     new_id,
@@ -16,7 +20,7 @@ from notifications.repository import (
 from notifications.schemas import DeliveryOut, EndpointCreate, EndpointCreated, EndpointOut
 from notifications.signing import new_secret
 from notifications.targets import TargetRefused, TargetUnresolvable, vet
-from services.events.catalogue import EventType
+from services.events.catalogue import Consumer, EventType, consumers_of
 from services.events.envelope import EventEnvelope
 from services.logging import get_logger
 from services.models import WebhookEndpoint
@@ -151,21 +155,79 @@ class EndpointService:
 
 
 class FanOutService:
-    """Turns one event into one pending delivery per endpoint whose scope covers it."""
+    """Turns one event into one pending delivery per endpoint whose filters admit it."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self.endpoints = EndpointRepository(session)
         self.deliveries = DeliveryRepository(session)
 
     async def on_event(self, event: EventEnvelope) -> list[uuid.UUID]:
         """Ids of the deliveries created (none for an event already fanned out)."""
         region = event.data.get("region_code")
-        region_code = region if isinstance(region, str) else None
-        targets = [
-            e.id
-            for e in await self.endpoints.active_for_type(event.type)
-            if in_scope(
-                e.region_codes, e.event_types, event_type=event.type, region_code=region_code
+        return await self.deliveries.fan_out(
+            event.id,
+            event.type,
+            region if isinstance(region, str) else None,
+            event.complaint_id,
+        )
+
+
+# Events whose fan-out a later delivery of the same complaint waits for (see the claim).
+ORDERED_TYPES = tuple(t.value for t in EventType if Consumer.notifications in consumers_of(t))
+
+
+class DispatchService:
+    """The dispatcher's two database steps, each meant for one short transaction."""
+
+    def __init__(self, session: AsyncSession, config: DispatchConfig) -> None:
+        self.config = config
+        self.repository = DispatchRepository(session)
+
+    async def claim(self, limit: int) -> list[Claim]:
+        """Lease up to `limit` due deliveries (see DispatchRepository for which)."""
+        if not await self.repository.anything_due():
+            return []
+        await self.repository.serialize_claims()
+        return await self.repository.claim(
+            batch=limit,
+            endpoint_concurrency=self.config.endpoint_concurrency,
+            breaker_failures=self.config.breaker.failures,
+            lease_seconds=self.config.lease_seconds,
+            order_max_wait_seconds=self.config.order_max_wait_seconds,
+            ordered_types=ORDERED_TYPES,
+            consumer=Consumer.notifications.value,
+        )
+
+    async def record(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Write finished attempts (in the order they finished) and the endpoints' circuits;
+        returns the outcomes written (not those whose lease another dispatcher took over)."""
+        attempted = [o for o in outcomes if o.attempted]
+        now, circuits = await self.repository.lock_circuits({o.endpoint_id for o in attempted})
+        written = await self.repository.record_attempts(attempted)
+        await self.repository.cancel([o.delivery_id for o in outcomes if not o.attempted])
+        recorded = [o for o in attempted if o.delivery_id in written]
+        if now is not None:
+            await self.repository.save_circuits(self._circuits_after(circuits, recorded, now))
+        return recorded + [o for o in outcomes if not o.attempted]
+
+    def _circuits_after(
+        self, circuits: dict[uuid.UUID, Circuit], recorded: Sequence[Outcome], now: datetime
+    ) -> dict[uuid.UUID, Circuit]:
+        """The circuits that changed."""
+        after = dict(circuits)
+        for outcome in recorded:
+            after[outcome.endpoint_id] = after[outcome.endpoint_id].after(
+                outcome.ok, now, self.config.breaker
             )
-        ]
-        return await self.deliveries.add_pending(event.id, targets, datetime.now(UTC))
+        changed = {i: c for i, c in after.items() if c != circuits[i]}
+        for endpoint_id, circuit in changed.items():
+            before = circuits[endpoint_id]
+            if circuit.open_until is not None and circuit.open_until != before.open_until:
+                log.warning(
+                    "webhook endpoint %s: circuit open until %s after %d failures in a row",
+                    endpoint_id,
+                    circuit.open_until.isoformat(),
+                    circuit.failure_streak,
+                )
+            elif before.trips and not circuit.trips:
+                log.info("webhook endpoint %s: circuit closed", endpoint_id)
+        return changed

@@ -2,20 +2,26 @@
 
 A registered URL must not turn the platform into a probe of its own network (SSRF): hosts that are,
 or resolve to, loopback, private, link-local, reserved, multicast or unspecified addresses are
-refused, at registration and again at every delivery (DNS answers change). A delivery then connects
-to the address it checked (`pin`), so a second, different DNS answer cannot slip in between.
+refused, at registration (`vet`) and again whenever a delivery opens a connection: the HTTP
+client resolves names only through `VettingResolver`, which refuses a forbidden answer, so the
+address checked is the address connected to (DNS pinning: a second, different DNS answer cannot
+slip in between), while the Host header, TLS SNI and the certificate check keep the host's name.
+IP literals never reach a resolver, so `check_url` refuses forbidden ones before sending.
 """
 
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 RESOLVE_TIMEOUT_SECONDS = 5.0
 DEFAULT_PORTS = {"http": 80, "https": 443}
+NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 
 
 class TargetRefused(Exception):
@@ -24,15 +30,6 @@ class TargetRefused(Exception):
 
 class TargetUnresolvable(Exception):
     """The host has no address (or DNS did not answer in time)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """How to reach a webhook URL: the URL to connect to, and the name the receiver expects."""
-
-    url: str
-    host_header: str | None = None
-    sni_hostname: str | None = None
 
 
 def forbidden_address(address: IPAddress) -> bool:
@@ -62,11 +59,13 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
-async def resolve(host: str, port: int) -> list[IPAddress]:
+async def resolve(
+    host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
     except (OSError, TimeoutError) as exc:
         raise TargetUnresolvable(f"{host} does not resolve: {exc}") from exc
     addresses: list[IPAddress] = []
@@ -79,37 +78,62 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
-async def vet(url: str) -> list[IPAddress]:
-    """The addresses `url` may be delivered to; raise if any of them is forbidden."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host or forbidden_hostname(host):
-        raise TargetRefused(f"{host or 'no host'} is not a public host")
-    literal = literal_address(host)
-    if literal is not None:
-        if forbidden_address(literal):
-            raise TargetRefused(f"{literal} is not a public address")
-        return [literal]
-    addresses = await resolve(host, parts.port or DEFAULT_PORTS.get(parts.scheme, 443))
-    # One bad answer is enough: otherwise a mixed DNS answer could still reach the inside.
+def refuse_forbidden(host: str, addresses: Sequence[IPAddress]) -> None:
+    """One bad answer is enough: otherwise a mixed DNS answer could still reach the inside."""
     for address in addresses:
         if forbidden_address(address):
             raise TargetRefused(f"{host} resolves to {address}, not a public address")
+
+
+def check_url(url: str) -> IPAddress | None:
+    """What can be refused without DNS: reserved names and forbidden IP literals. Returns the
+    host's address when it is a literal."""
+    host = urlsplit(url).hostname
+    if not host or forbidden_hostname(host):
+        raise TargetRefused(f"{host or 'no host'} is not a public host")
+    literal = literal_address(host)
+    if literal is not None and forbidden_address(literal):
+        raise TargetRefused(f"{literal} is not a public address")
+    return literal
+
+
+async def vet(url: str) -> list[IPAddress]:
+    """The addresses `url` may be delivered to; raise if any of them is forbidden."""
+    literal = check_url(url)
+    if literal is not None:
+        return [literal]
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    addresses = await resolve(host, parts.port or DEFAULT_PORTS.get(parts.scheme, 443))
+    refuse_forbidden(host, addresses)
     return addresses
 
 
-def pin(url: str, address: IPAddress) -> Target:
-    """Connect to `address` while the receiver still sees its own host name (Host header, SNI
-    and the TLS certificate check all keep the name)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if literal_address(host) is not None:
-        return Target(url)
-    userinfo, _, host_port = parts.netloc.rpartition("@")
-    ip = f"[{address}]" if address.version == 6 else str(address)
-    netloc = (userinfo + "@" if userinfo else "") + ip + (f":{parts.port}" if parts.port else "")
-    return Target(
-        url=urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")),
-        host_header=host_port,
-        sni_hostname=host if parts.scheme == "https" else None,
-    )
+class VettingResolver(AbstractResolver):
+    """aiohttp's resolver for webhook deliveries: the addresses of a name, refused (TargetRefused,
+    which aiohttp lets through unwrapped) if any is not public, unless private targets are
+    allowed (development and tests)."""
+
+    def __init__(self, *, allow_private: bool = False) -> None:
+        self.allow_private = allow_private
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await resolve(host, port, family)
+        if not self.allow_private:
+            refuse_forbidden(host, addresses)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=NUMERIC,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        pass

@@ -2,13 +2,14 @@
 seeded), a queue namespace per test on the real Redis, and a real webhook receiver on loopback.
 
 The database is separate from the shared one because the end-to-end platform's notifications
-worker sweeps that one for due deliveries and would deliver these tests' rows itself.
+worker (its dispatcher) claims due deliveries there and would deliver these tests' rows itself.
 """
 
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from notifications.config import DispatchConfig
 from notifications.main import create_app
 from services.db import create_sessionmaker
 from services.events.outbox import Publisher
@@ -29,7 +31,8 @@ from tests.receiver import Receiver, running_receiver
 
 ADMIN = Principal(kind=PrincipalKind.admin, subject="ops")
 INTERNAL_SECRET = "notif-internal-" + secrets.token_hex(16)
-OWN_TABLES = "webhook_deliveries, webhook_endpoints, processed_events, events"
+# CASCADE: the kernel tables that point at events or complaints (failures, assignments) too.
+OWN_TABLES = "webhook_deliveries, webhook_endpoints, processed_events, events, complaints"
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +100,7 @@ async def committed_runtime(
 
     async def truncate() -> None:
         async with notif_engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {OWN_TABLES}"))
+            await conn.execute(text(f"TRUNCATE {OWN_TABLES} CASCADE"))
 
     await truncate()
     maker = create_sessionmaker(notif_engine)
@@ -144,6 +147,12 @@ async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         ) as client,
     ):
         yield client
+
+
+def fast_config(settings: Settings, **overrides: Any) -> DispatchConfig:
+    """A dispatcher configuration for tests: quick polls and retries, overridable per test."""
+    values: dict[str, Any] = {"poll_seconds": 0.05, "retry_delay": lambda attempts: 0.05}
+    return DispatchConfig.from_settings(settings, **(values | overrides))
 
 
 @pytest.fixture

@@ -8,13 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
+from notifications.dispatcher import Dispatcher
 from notifications.main import create_app
-from notifications.worker import HTTP_CLIENT, deliver_webhook, handle_event, new_http_client
+from notifications.worker import handle_event
 from services.identity import ANONYMOUS, Principal, PrincipalKind
 from services.models import WebhookEndpoint
 from services.runtime import Runtime
-from tests.notifications.conftest import api_client
-from tests.notifications.helpers import add_event, deliveries
+from tests.notifications.conftest import api_client, fast_config
+from tests.notifications.helpers import add_event, deliveries, until
 from tests.receiver import Receiver
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
@@ -250,23 +251,32 @@ async def test_endpoints_page_with_a_cursor(client: httpx.AsyncClient) -> None:
 
 
 async def test_deliveries_show_what_happened(
-    client: httpx.AsyncClient, runtime: Runtime, receiver: Receiver
+    committed_runtime: Runtime, receiver: Receiver
 ) -> None:
+    runtime = committed_runtime
     receiver.script = [503]
-    created = (await client.post(ENDPOINTS, json={"url": receiver.url})).json()
-    ok_event = await add_event(runtime)
-    failing_event = await add_event(runtime)
-    ctx: dict[str, Any] = {"runtime": runtime, HTTP_CLIENT: new_http_client(runtime.settings)}
-    await handle_event(ctx, failing_event.model_dump(mode="json"))
-    await handle_event(ctx, ok_event.model_dump(mode="json"))
-    by_event = {d.event_id: d for d in await deliveries(runtime)}
-    await deliver_webhook(ctx, str(by_event[failing_event.id].id), 1)
-    await deliver_webhook(ctx, str(by_event[ok_event.id].id), 1)
+    config = fast_config(runtime.settings, endpoint_concurrency=1, retry_delay=lambda n: 3600.0)
+    async with api_client(create_app(runtime.settings), runtime) as client:
+        created = (await client.post(ENDPOINTS, json={"url": receiver.url})).json()
+        failing_event = await add_event(runtime)
+        ok_event = await add_event(runtime)
+        for event in (failing_event, ok_event):
+            await handle_event({"runtime": runtime}, event.model_dump(mode="json"))
+        by_event = {d.event_id: d for d in await deliveries(runtime)}
 
-    page = (await client.get(f"{ENDPOINTS}/{created['id']}/deliveries")).json()
-    failed_only = (
-        await client.get(f"{ENDPOINTS}/{created['id']}/deliveries", params={"status": "pending"})
-    ).json()
+        async with Dispatcher(runtime, config):
+
+            async def both_attempted() -> bool:
+                return all(d.attempts == 1 for d in await deliveries(runtime))
+
+            await until(both_attempted)
+
+        page = (await client.get(f"{ENDPOINTS}/{created['id']}/deliveries")).json()
+        failed_only = (
+            await client.get(
+                f"{ENDPOINTS}/{created['id']}/deliveries", params={"status": "pending"}
+            )
+        ).json()
 
     newest_first = [by_event[ok_event.id].id, by_event[failing_event.id].id]
     assert [uuid.UUID(d["id"]) for d in page["items"]] == newest_first
@@ -279,7 +289,6 @@ async def test_deliveries_show_what_happened(
     assert failed["last_status_code"] == 503 and failed["last_error"].startswith("HTTP 503")
     assert failed["next_attempt_at"] and failed["delivered_at"] is None
     assert [d["id"] for d in failed_only["items"]] == [failed["id"]]
-    await ctx[HTTP_CLIENT].aclose()
 
 
 async def test_openapi_documents_every_operation(client: httpx.AsyncClient) -> None:

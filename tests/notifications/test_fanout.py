@@ -1,16 +1,32 @@
-"""Consuming events: one pending delivery per active endpoint whose scope covers the event."""
+"""Consuming events: one pending delivery per active endpoint whose filters admit the event,
+made by one INSERT … SELECT."""
 
+import itertools
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from notifications.dispatcher import Dispatcher
 from notifications.domain import in_scope
 from notifications.worker import handle_event
 from services.events.catalogue import EventType
 from services.models import ProcessedEvent
 from services.runtime import Runtime
-from tests.notifications.helpers import add_endpoint, add_event, deliveries, queued_job_ids
+from tests.notifications.conftest import fast_config
+from tests.notifications.helpers import (
+    add_complaint,
+    add_endpoint,
+    add_event,
+    deliveries,
+    fan_out,
+    until,
+)
+from tests.receiver import Receiver
 
 
 async def endpoints_reached(runtime: Runtime, event_id: uuid.UUID) -> set[uuid.UUID]:
@@ -70,17 +86,84 @@ async def test_event_without_region_reaches_only_unfiltered_endpoints(runtime: R
     assert await endpoints_reached(runtime, event.id) == {everything.id}
 
 
-async def test_each_new_delivery_gets_its_first_attempt_job(runtime: Runtime) -> None:
-    await add_endpoint(runtime)
-    await add_endpoint(runtime, region_codes=["11.01"])
-    event = await add_event(runtime)
+@contextmanager
+def statements(conn: AsyncConnection) -> Iterator[list[str]]:
+    """The SQL statements run on the test's connection meanwhile."""
+    seen: list[str] = []
 
-    result = await handle_event({"runtime": runtime}, event.model_dump(mode="json"))
+    def note(*args: Any) -> None:
+        seen.append(args[2])
 
-    created = await deliveries(runtime)
-    assert result == "processed"
-    prefix = runtime.settings.queue_prefix
-    assert set(await queued_job_ids(runtime)) == {f"{prefix}:delivery:{d.id}:1" for d in created}
+    sa_event.listen(conn.sync_connection, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(conn.sync_connection, "before_cursor_execute", note)
+
+
+async def test_the_fan_out_is_one_insert_select_with_the_complaint(
+    runtime: Runtime, db: AsyncConnection
+) -> None:
+    for scope in ([], ["11"], ["11.01.01"], ["32"]):
+        await add_endpoint(runtime, region_codes=scope)
+    complaint_id = await add_complaint(runtime)
+    event_ = await add_event(runtime, complaint_id=complaint_id)
+
+    with statements(db) as seen:
+        assert await fan_out(runtime, event_) == "processed"
+
+    about_webhooks = [s for s in seen if "webhook_" in s]
+    assert len(about_webhooks) == 1
+    assert about_webhooks[0].lstrip().startswith("INSERT INTO webhook_deliveries")
+    assert "SELECT" in about_webhooks[0] and "FROM webhook_endpoints" in about_webhooks[0]
+    created = await deliveries(runtime, event_id=event_.id)
+    assert len(created) == 3
+    assert {d.complaint_id for d in created} == {complaint_id}
+    assert {(d.status, d.attempts, d.lease_until) for d in created} == {("pending", 0, None)}
+
+
+SCOPES = [[], ["11"], ["11.01"], ["11.01.01"], ["1"], ["32", "11.01"], ["11.010"]]
+CODES = ["11", "11.01", "11.010", "11.01.01.2001", "11.02.03", "32.73", "1", None]
+TYPES = [[], ["complaint.verified"], ["complaint.submitted", "complaint.dispositioned"]]
+
+
+async def test_the_fan_out_admits_exactly_what_in_scope_admits(runtime: Runtime) -> None:
+    """The SQL filter and the domain rule agree on every scope, region and type here."""
+    endpoints = {
+        (await add_endpoint(runtime, region_codes=scope, event_types=types)).id: (scope, types)
+        for scope, types in itertools.product(SCOPES, TYPES)
+    }
+    for code, type_ in itertools.product(CODES, EventType):
+        event_ = await add_event(runtime, type_, code)
+        await fan_out(runtime, event_)
+
+        expected = {
+            endpoint_id
+            for endpoint_id, (scope, types) in endpoints.items()
+            if in_scope(scope, types, event_type=type_.value, region_code=code)
+        }
+        assert await endpoints_reached(runtime, event_.id) == expected, (code, type_)
+
+
+async def test_a_committed_fan_out_wakes_the_dispatcher(
+    committed_runtime: Runtime, receiver: Receiver
+) -> None:
+    """The dispatcher below never polls again after its first claim: only the wake-up after
+    the fan-out's commit can make it deliver."""
+    await add_endpoint(committed_runtime, receiver.url)
+    config = fast_config(committed_runtime.settings, poll_seconds=3600.0)
+
+    async with Dispatcher(committed_runtime, config) as dispatcher:
+        event_ = await add_event(committed_runtime)
+
+        async def idle() -> bool:  # its first claim found nothing; it waits now
+            return dispatcher.waiting
+
+        await until(idle)
+        await fan_out(committed_runtime, event_)
+        await receiver.wait_for(1)
+
+    assert [d.status for d in await deliveries(committed_runtime)] == ["succeeded"]
 
 
 async def test_the_same_event_twice_makes_one_delivery(runtime: Runtime) -> None:
@@ -93,7 +176,6 @@ async def test_the_same_event_twice_makes_one_delivery(runtime: Runtime) -> None
 
     assert (first, second) == ("processed", "duplicate")
     assert len(await deliveries(runtime)) == 1
-    assert len(await queued_job_ids(runtime)) == 1
     async with runtime.sessionmaker() as session:
         seen = await session.scalar(
             select(func.count()).where(

@@ -1,21 +1,19 @@
-"""The private-address rule and address pinning."""
+"""The private-address rule, at registration and in the HTTP client's resolver."""
 
 import ipaddress
 
-import httpx
 import pytest
 
-from notifications import delivery as delivery_module
-from notifications.delivery import post_webhook
+from notifications.sender import new_http_session, post_webhook
 from notifications.targets import (
-    IPAddress,
     TargetRefused,
     TargetUnresolvable,
+    VettingResolver,
+    check_url,
     forbidden_address,
-    pin,
+    refuse_forbidden,
     vet,
 )
-from services.runtime import Runtime
 from tests.receiver import Receiver
 
 
@@ -51,32 +49,29 @@ def test_public_addresses_are_allowed(address: str) -> None:
     assert not forbidden_address(ipaddress.ip_address(address))
 
 
-async def test_vet_checks_literals_names_and_every_resolved_address(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    answers: dict[str, list[IPAddress]] = {
-        "lapor.example.go.id": [ipaddress.ip_address("103.10.20.30")],
-        # One internal answer among public ones is enough to refuse.
-        "mixed.example.go.id": [
-            ipaddress.ip_address("103.10.20.30"),
-            ipaddress.ip_address("10.0.0.7"),
-        ],
-    }
+def test_one_forbidden_answer_among_public_ones_is_enough_to_refuse() -> None:
+    public = ipaddress.ip_address("103.10.20.30")
+    internal = ipaddress.ip_address("10.0.0.7")
 
-    async def fake_resolve(host: str, port: int) -> list[IPAddress]:
-        if host not in answers:
-            raise TargetUnresolvable(host)
-        return answers[host]
+    refuse_forbidden("lapor.example.go.id", [public])
+    with pytest.raises(TargetRefused, match=r"10\.0\.0\.7"):
+        refuse_forbidden("mixed.example.go.id", [public, internal])
 
-    monkeypatch.setattr("notifications.targets.resolve", fake_resolve)
 
-    assert await vet("https://1.1.1.1/h") == [ipaddress.ip_address("1.1.1.1")]
-    assert await vet("https://lapor.example.go.id/h") == answers["lapor.example.go.id"]
-    for refused in ("https://mixed.example.go.id/h", "http://LOCALHOST./h", "http://[::1]:8/h"):
+def test_names_and_literals_refused_without_dns() -> None:
+    assert check_url("https://1.1.1.1/h") == ipaddress.ip_address("1.1.1.1")
+    assert check_url("https://lapor.example.go.id/h") is None
+    for refused in ("http://LOCALHOST./h", "http://api.localhost/h", "http://[::1]:8/h", "h"):
         with pytest.raises(TargetRefused):
-            await vet(refused)
+            check_url(refused)
+
+
+async def test_vet_checks_literals_and_resolved_names() -> None:
+    assert await vet("https://1.1.1.1/h") == [ipaddress.ip_address("1.1.1.1")]
+    with pytest.raises(TargetRefused):
+        await vet("http://10.1.2.3/h")
     with pytest.raises(TargetUnresolvable):
-        await vet("https://nowhere.example.go.id/h")
+        await vet("https://lapor.nonexistent.invalid/h")
 
 
 async def test_real_resolution_of_localhost_is_refused() -> None:
@@ -84,36 +79,33 @@ async def test_real_resolution_of_localhost_is_refused() -> None:
         await vet("http://localhost:9000/h")
 
 
-def test_pin_keeps_the_name_for_host_header_and_tls() -> None:
-    v4 = pin("https://lapor.example.go.id:8443/a/b?x=1", ipaddress.ip_address("103.10.20.30"))
-    v6 = pin("http://user:pw@lapor.example.go.id/h", ipaddress.ip_address("2001:db8::1"))
-    literal = pin("https://1.1.1.1/h", ipaddress.ip_address("1.1.1.1"))
+async def test_the_resolver_refuses_a_name_that_resolves_to_loopback() -> None:
+    """Real DNS (the hosts file): the check is on the address, not only on the name."""
+    with pytest.raises(TargetRefused, match=r"127\.0\.0\.1"):
+        await VettingResolver().resolve("localhost", 80)
 
-    assert v4.url == "https://103.10.20.30:8443/a/b?x=1"
-    assert v4.host_header == "lapor.example.go.id:8443"
-    assert v4.sni_hostname == "lapor.example.go.id"
-    assert v6.url == "http://user:pw@[2001:db8::1]/h"
-    assert v6.host_header == "lapor.example.go.id" and v6.sni_hostname is None
-    assert literal.url == "https://1.1.1.1/h" and literal.host_header is None
+    allowed = await VettingResolver(allow_private=True).resolve("localhost", 80)
+    assert {"hostname": "localhost", "host": "127.0.0.1", "port": 80}.items() <= allowed[0].items()
 
 
-async def test_delivery_connects_to_the_vetted_address(
-    runtime: Runtime, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+async def test_the_client_resolves_names_through_the_vetting_resolver(
+    receiver: Receiver,
 ) -> None:
-    """The checked address is the one connected to, while the receiver sees its own name."""
-    vetted: list[str] = []
+    url = f"http://localhost:{receiver.port}/hooks"
+    async with new_http_session(allow_private_targets=False, max_connections=4) as strict:
+        # Past the name check (as a public-looking name that resolves to loopback would be),
+        # the resolver itself refuses the connection.
+        with pytest.raises(TargetRefused):
+            await strict.post(url, data=b"{}")
+        refused = await post_webhook(
+            strict, url, {}, b"{}", timeout_seconds=5.0, allow_private_targets=False
+        )
+    async with new_http_session(allow_private_targets=True, max_connections=4) as lenient:
+        answer = await post_webhook(
+            lenient, url, {}, b"{}", timeout_seconds=5.0, allow_private_targets=True
+        )
 
-    async def fake_vet(url: str) -> list[IPAddress]:
-        vetted.append(url)
-        return [ipaddress.ip_address("127.0.0.1")]
-
-    monkeypatch.setattr(delivery_module, "vet", fake_vet)
-    strict = runtime.settings.model_copy(update={"webhook_allow_private_targets": False})
-    url = f"http://lapor.example.go.id:{receiver.port}/hooks"
-    headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient() as client:
-        answer = await post_webhook(client, strict, url, headers, "{}")
-
-    assert answer.ok, answer
-    assert vetted == [url]
-    assert receiver.received[0].headers["host"] == f"lapor.example.go.id:{receiver.port}"
+    assert refused.status_code is None and (refused.error or "").startswith("target refused")
+    assert answer.ok
+    assert len(receiver.received) == 1
+    assert receiver.received[0].headers["host"] == f"localhost:{receiver.port}"

@@ -1,0 +1,55 @@
+"""How a dispatcher runs: the settings it reads, and the tuning that has no setting (yet).
+
+Tests build a `DispatchConfig` with short delays instead of patching module constants.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from notifications.domain import (
+    ENDPOINT_CONCURRENCY,
+    ORDER_MAX_WAIT_SECONDS,
+    BreakerPolicy,
+    RetryDelay,
+    retry_delay,
+)
+from services.settings import Settings
+
+MAX_IN_FLIGHT = 128  # attempts in flight per process (also its HTTP connection pool)
+POLL_SECONDS = 0.2  # between claims when nothing woke the dispatcher
+# A lease outlives the attempt's timeout by this much (recording the outcome, a slow database),
+# so a delivery is claimed again only when its dispatcher is gone, not while it is still busy.
+LEASE_MARGIN_SECONDS = 30.0
+SHUTDOWN_GRACE_SECONDS = 5.0  # attempts in flight at shutdown get this long to finish
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    timeout_seconds: float = 10.0
+    max_attempts: int = 8
+    allow_private_targets: bool = False
+    max_in_flight: int = MAX_IN_FLIGHT
+    endpoint_concurrency: int = ENDPOINT_CONCURRENCY
+    lease_seconds: float = 10.0 + LEASE_MARGIN_SECONDS
+    poll_seconds: float = POLL_SECONDS
+    order_max_wait_seconds: float = ORDER_MAX_WAIT_SECONDS
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    retry_delay: RetryDelay = retry_delay
+    shutdown_grace_seconds: float = SHUTDOWN_GRACE_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.lease_seconds <= self.timeout_seconds:
+            raise ValueError("a lease must outlive the attempt's timeout")
+        if self.max_in_flight < 1 or self.endpoint_concurrency < 1:
+            raise ValueError("concurrency limits must be positive")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> "DispatchConfig":
+        timeout = settings.webhook_timeout_seconds
+        values: dict[str, Any] = {
+            "timeout_seconds": timeout,
+            "max_attempts": settings.webhook_max_attempts,
+            "allow_private_targets": settings.webhook_allow_private_targets,
+            "lease_seconds": timeout + LEASE_MARGIN_SECONDS,
+        }
+        return cls(**(values | overrides))
