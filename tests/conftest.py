@@ -92,6 +92,11 @@ async def session(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
 async def runtime(
     settings: Settings, engine: AsyncEngine, sessionmaker: SessionMaker
 ) -> AsyncIterator[Runtime]:
+    # A queue namespace of its own: the e2e platform's workers (same database, the session's
+    # prefix) must not take this test's jobs.
+    settings = settings.model_copy(
+        update={"queue_prefix": f"{settings.queue_prefix}u{secrets.token_hex(3)}"}
+    )
     redis = create_arq_redis(settings)
     publisher = Publisher(settings, redis, sessionmaker)
     yield Runtime(settings, engine, sessionmaker, redis, publisher)
