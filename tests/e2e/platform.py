@@ -69,7 +69,11 @@ class Platform:
             self.start_process(name, "serve", name)
         for name in WORKERS:
             self.start_process(f"{name}-worker", "worker", name)
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # a failed start must not leave the other processes running
+            raise
 
     def start_worker(self, service: str) -> None:
         self.start_process(f"{service}-worker", "worker", service)
