@@ -93,7 +93,7 @@ class Config:
 
     @property
     def p5_deliveries(self) -> int:
-        return 500 if self.quick else 20_000
+        return 300 if self.quick else 20_000
 
     p5_endpoints: int = 20
 
@@ -464,8 +464,9 @@ def flatness(
             report[key] = None
             continue
         a, b = sum(first) / len(first), sum(last) / len(last)
-        report[key] = {"first_third": round(a, 1), "last_third": round(b, 1)}
-        ok = ok and b <= a + margin
+        allowed = max(margin, 0.2 * a)  # a healthy depth still wobbles by a fifth
+        report[key] = {"first_third": round(a, 1), "last_third": round(b, 1), "margin": allowed}
+        ok = ok and b <= a + allowed
     return ok, report
 
 
@@ -569,6 +570,12 @@ async def p2(ctx: Context) -> list[Figure]:
         "duration_s": cfg.p2_duration,
         "load_seconds": round(load_seconds, 2),
         "submitted": len(submitted),
+        "achieved_rate_per_s": round(
+            (len(submitted) - 1) / (submitted[-1].sent - submitted[0].sent), 1
+        )
+        if len(submitted) > 1 and submitted[-1].sent > submitted[0].sent
+        else None,
+        "max_send_lag_ms": round(max((s.sent - s.scheduled) * 1000 for s in submitted), 1),
         "created": len(answered),
         "refused_or_failed": _failures(submitted),
         "submit_p50_ms": percentile(_submit_latencies(submitted), 50),
@@ -590,7 +597,8 @@ async def p2(ctx: Context) -> list[Figure]:
         "margin": margin,
         "series": series,
         "samples": samples,
-        "rule": "flat: each series' last-third average ≤ first-third average + margin",
+        "rule": "flat: each series' last-third average ≤ its first-third average + "
+        "max(margin, 20 % of the first-third average)",
     }
     return [
         Figure(
@@ -896,8 +904,8 @@ class Batch:
     p50_ms: float
     p99_ms: float
     censored: bool  # p99 not reached within the timeout
-    seconds: float  # first arrival to the last fast one (or to the timeout)
-    startup_seconds: float  # workers started to the first arrival
+    seconds: float  # batch start to the last fast arrival (or to the timeout)
+    startup_seconds: float  # workers started to the batch start
     details: dict[str, Any]
 
 
@@ -930,11 +938,24 @@ async def delivery_batch(
     await wait_for("publishing", published, 60, platform=platform)
     queued = int(await platform.redis.zcard(platform.queue(Consumer.notifications)))
     expected = complaints * 3 * len(fast)
+    log.info(
+        "%s: %d complaints routed, %d deliveries to make: starting %d notifications workers",
+        platform.tag,
+        complaints,
+        expected,
+        workers,
+    )
     await receiver.reset()
+    fanned_out = await inbox_count(platform, Consumer.notifications)
     started = time.monotonic()
     await platform.scale_workers(beside_notifications(workers), wait=False)
+    # The batch starts with the workers' first action: the first event fanned out (it enters
+    # the notifications inbox) or the first delivery received, whichever comes first.
+    fan_out_seen: list[float] = []
 
     async def fast_requests() -> int:
+        if not fan_out_seen and await inbox_count(platform, Consumer.notifications) > fanned_out:
+            fan_out_seen.append(time.monotonic())
         counts: dict[str, int] = (await receiver.stats())["counts"]
         return sum(n for key, n in counts.items() if key.split("|")[0] in fast)
 
@@ -946,23 +967,30 @@ async def delivery_batch(
     except TimeoutError:
         complete = False
     ended = time.monotonic()
+    log.info(
+        "%s: deliveries %s after %.1f s",
+        platform.tag,
+        "done" if complete else "cut",
+        ended - started,
+    )
     records = await receiver.records()
     await platform.scale_workers(beside_notifications(0))
 
     fast_set = set(fast)
     arrivals = [r[1] for r in records if r[0] in fast_set]
-    t0 = min((r[1] for r in records), default=started)
+    first_arrival = min((r[1] for r in records), default=ended)
+    begin = min([first_arrival, *fan_out_seen])
     first: dict[tuple[str, str | None], float] = {}
     for name, arrived, _, _, webhook_id in records:
         if name in fast_set:
             key = (name, webhook_id)
             first[key] = min(arrived, first.get(key, math.inf))
-    latencies = [(t - t0) * 1000 for t in first.values()]
     missing = max(0, expected - len(first))
-    p99 = percentile(latencies + [math.inf] * missing, 99)
+    latencies = [(t - begin) * 1000 for t in first.values()] + [math.inf] * missing
+    p99 = percentile(latencies, 99)
     censored = math.isinf(p99)
-    last = max(arrivals, default=t0)
-    span = last - t0 if complete else ended - t0
+    last = max(arrivals, default=begin)
+    span = last - begin if complete else ended - begin
     statuses: dict[str, int] = {}
     with contextlib.suppress(Exception):
         async with platform.engine.connect() as conn:
@@ -974,12 +1002,12 @@ async def delivery_batch(
         requests=len(arrivals),
         unique=len(first),
         expected=expected,
-        rate_per_s=len(arrivals) / (last - t0) if last > t0 else math.nan,
-        p50_ms=percentile(latencies + [math.inf] * missing, 50),
-        p99_ms=(ended - t0) * 1000 if censored else p99,
+        rate_per_s=len(arrivals) / (last - begin) if last > begin else math.nan,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=(ended - begin) * 1000 if censored else p99,
         censored=censored,
         seconds=span,
-        startup_seconds=t0 - started,
+        startup_seconds=begin - started,
         details={
             "complaints": complaints,
             "endpoints": len(fast),
@@ -989,8 +1017,12 @@ async def delivery_batch(
             "expected_fast_deliveries": expected,
             "complete": complete,
             "timeout_s": within,
-            "seconds_first_to_last": round(span, 2),
-            "workers_start_to_first_arrival_s": round(t0 - started, 2),
+            "seconds_batch_start_to_last": round(span, 2),
+            "workers_start_to_batch_start_s": round(begin - started, 2),
+            "first_fan_out_to_first_arrival_s": round(first_arrival - begin, 2),
+            "receiver_only_rate_per_s": round(len(arrivals) / (last - first_arrival), 1)
+            if last > first_arrival
+            else None,
             "requests_at_slow_endpoints": sum(1 for r in records if r[0] not in fast_set),
             "delivery_statuses_in_database": statuses,
         },
@@ -1025,8 +1057,10 @@ async def p5(ctx: Context) -> list[Figure]:
 
     ratio = beside.p99_ms / alone.p99_ms if alone.p99_ms else math.nan
     definition = (
-        "latency of a fast endpoint's delivery = its arrival at the receiver minus the first "
-        "arrival of the batch (every delivery of the pre-filled batch is due from the start)"
+        "the batch starts with the workers' first action (first event fanned out or first "
+        "delivery received); rate = requests at the receiver / (last arrival - batch start); "
+        "latency of a delivery = its arrival minus the batch start (all of the pre-filled "
+        "batch is due from the start)"
     )
     return [
         Figure(
