@@ -66,12 +66,18 @@ async def run(
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    document["machine"] = await machine(stack.servers.database_url, stack.servers.redis_url)
+    try:
+        document["machine"] = await machine(stack.servers.database_url, stack.servers.redis_url)
+    except Exception as exc:
+        document["machine"] = {"error": repr(exc)}
     config = Config(quick=args.quick, duration=args.duration)
     async with contextlib.AsyncExitStack() as exits:
         ctx = Context(stack, config, ClosedLoop(allow_fallback=args.quick), exits)
         if "P1" in args.figures:
-            document["load_generator"] = await asyncio.to_thread(ctx.load.version)
+            try:
+                document["load_generator"] = await asyncio.to_thread(ctx.load.version)
+            except RuntimeError as exc:  # no wrk in a full run: P1 reports it
+                document["load_generator"] = f"unavailable: {exc}"
         await run_figures(args.figures, ctx, figures)
 
 
