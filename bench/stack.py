@@ -192,7 +192,9 @@ async def purge_redis(redis: ArqRedis, pattern: str, *, max_seconds: float = 60.
     deleted = 0
     deadline = time.monotonic() + max_seconds
     cursor: int = 0
-    while time.monotonic() < deadline:
+    for _ in range(100_000):  # SCAN pages
+        if time.monotonic() > deadline:
+            break
         cursor, keys = await redis.scan(cursor=cursor, match=pattern, count=2000)
         if keys:
             deleted += await redis.unlink(*keys)
@@ -428,7 +430,9 @@ class Platform:
         deadline = time.monotonic() + within
         last = ""
         async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
+            for _ in range(int(within / 0.3) + 10):
+                if time.monotonic() > deadline:
+                    break
                 self.check_alive()
                 try:
                     async with http.get(
@@ -444,7 +448,9 @@ class Platform:
 
     async def wait_for_keys(self, keys: Sequence[str], within: float = 60.0) -> None:
         deadline = time.monotonic() + within
-        while keys and time.monotonic() < deadline:
+        for _ in range(int(within / 0.2) + 10):
+            if not keys or time.monotonic() > deadline:
+                break
             self.check_alive()
             if await self.redis.exists(*keys) == len(keys):
                 return
