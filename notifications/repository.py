@@ -28,19 +28,38 @@ UUID7_SQL = (
     "FROM 1 FOR 6), 52, 1), 53, 1), 'hex') AS uuid)"
 )
 
+# The event, and the earlier events of its complaint that no fan-out took yet (their jobs are
+# late, or running right now), each to every active endpoint whose filters admit it: the
+# complaint's deliveries then exist in order before any can be claimed. An earlier event's own
+# job finds its deliveries there already (ON CONFLICT DO NOTHING).
 FAN_OUT = text(
     f"""
+    WITH fanned AS (
+        SELECT ev.id, ev.type, ev.complaint_id, ev.data ->> 'region_code' AS region_code
+        FROM events ev
+        WHERE ev.id = :event_id
+        UNION ALL
+        SELECT ev.id, ev.type, ev.complaint_id, ev.data ->> 'region_code'
+        FROM events ev
+        WHERE ev.complaint_id = :complaint_id
+          AND ev.id < :event_id
+          AND ev.type = ANY(CAST(:ordered_types AS varchar[]))
+          AND ev.occurred_at > now() - make_interval(secs => :order_max_wait)
+          AND NOT EXISTS (
+              SELECT 1 FROM processed_events pe
+              WHERE pe.consumer = :consumer AND pe.event_id = ev.id)
+    )
     INSERT INTO webhook_deliveries
         (id, endpoint_id, event_id, complaint_id, status, attempts, next_attempt_at)
-    SELECT {UUID7_SQL}, e.id, :event_id, :complaint_id, 'pending', 0, now()
-    FROM webhook_endpoints e
-    WHERE e.active
-      AND (cardinality(e.event_types) = 0 OR CAST(:event_type AS varchar) = ANY(e.event_types))
-      -- notifications.domain.in_scope: a scope covers itself and the codes beneath it.
-      AND (cardinality(e.region_codes) = 0 OR EXISTS (
+    SELECT {UUID7_SQL}, e.id, f.id, f.complaint_id, 'pending', 0, now()
+    FROM fanned f
+    JOIN webhook_endpoints e
+      ON e.active
+     AND (cardinality(e.event_types) = 0 OR f.type = ANY(e.event_types))
+     -- notifications.domain.in_scope: a scope covers itself and the codes beneath it.
+     AND (cardinality(e.region_codes) = 0 OR EXISTS (
             SELECT 1 FROM unnest(e.region_codes) AS scope(code)
-            WHERE scope.code = CAST(:region_code AS varchar)
-               OR starts_with(CAST(:region_code AS text), scope.code || '.')))
+            WHERE scope.code = f.region_code OR starts_with(f.region_code, scope.code || '.')))
     ON CONFLICT (endpoint_id, event_id) DO NOTHING
     RETURNING id
     """
@@ -57,9 +76,15 @@ ANYTHING_DUE = text(
 
 # Due deliveries, oldest first, each endpoint's at most up to its room: its limit (1 for a probe
 # of a half-open circuit) minus its deliveries leased already; none of an endpoint whose circuit
-# is open; none while an earlier event of its complaint is still pending for that endpoint, or
-# not fanned out yet (no inbox record), unless that one is older than the order bound.
-# Deliveries of a deactivated endpoint are claimed regardless, to be cancelled.
+# is open; none while an earlier event of its complaint is still pending for that endpoint,
+# unless that one has been pending for longer than the order bound (see FAN_OUT for events not
+# fanned out yet). Deliveries of a deactivated endpoint are claimed regardless, to be cancelled.
+#
+# The plan must not depend on fresh statistics (a burst of fan-outs outruns autovacuum): each
+# endpoint's due rows are read in the order of ix_webhook_deliveries_endpoint_due and stop at its
+# room; the order check is a per-row probe (OFFSET 0 keeps it a subplan) that only
+# ix_webhook_deliveries_complaint_order can answer: IS NOT DISTINCT FROM (the same as = here, the
+# column is never null) keeps the planner from reading the endpoint's rows by an endpoint index.
 CLAIM = text(
     """
     WITH leased AS (
@@ -85,29 +110,20 @@ CLAIM = text(
               AND d.status = 'pending'
               AND d.next_attempt_at <= now()
               AND (d.lease_until IS NULL OR d.lease_until <= now())
-              AND NOT EXISTS (
+              AND (d.complaint_id IS NULL OR NOT EXISTS (
                   SELECT 1 FROM webhook_deliveries p
-                  WHERE p.endpoint_id = d.endpoint_id
-                    AND p.complaint_id = d.complaint_id
+                  WHERE p.complaint_id = d.complaint_id
+                    AND p.endpoint_id IS NOT DISTINCT FROM d.endpoint_id
+                    AND p.event_id < d.event_id
                     AND p.status = 'pending'
                     AND p.complaint_id IS NOT NULL
-                    AND p.event_id < d.event_id
-                    AND p.created_at > now() - make_interval(secs => :order_max_wait))
-              AND NOT EXISTS (
-                  SELECT 1 FROM events ev
-                  WHERE ev.complaint_id = d.complaint_id
-                    AND ev.id < d.event_id
-                    AND ev.type = ANY(CAST(:ordered_types AS varchar[]))
-                    AND ev.settled_at IS NULL
-                    AND ev.occurred_at > now() - make_interval(secs => :order_max_wait)
-                    AND NOT EXISTS (
-                        SELECT 1 FROM processed_events pe
-                        WHERE pe.consumer = :consumer AND pe.event_id = ev.id))
-            ORDER BY d.next_attempt_at, d.id
+                    AND p.created_at > now() - make_interval(secs => :order_max_wait)
+                  OFFSET 0))
+            ORDER BY d.endpoint_id, d.next_attempt_at
             LIMIT greatest(o.room, 0)
             FOR UPDATE OF d SKIP LOCKED
         ) d
-        ORDER BY d.next_attempt_at, d.id
+        ORDER BY d.next_attempt_at
         LIMIT :batch
     )
     UPDATE webhook_deliveries w
@@ -213,19 +229,23 @@ class DeliveryRepository:
     async def fan_out(
         self,
         event_id: uuid.UUID,
-        event_type: str,
-        region_code: str | None,
         complaint_id: uuid.UUID | None,
+        *,
+        ordered_types: Sequence[str],
+        consumer: str,
+        order_max_wait_seconds: float,
     ) -> list[uuid.UUID]:
-        """One pending delivery per active endpoint whose filters admit the event, in one
-        statement; pairs that already exist are left alone. The ids of the rows created."""
+        """Pending deliveries of the event (and of earlier events of its complaint not fanned
+        out yet), in one statement; pairs that already exist are left alone. The ids of the rows
+        created."""
         result = await self.session.execute(
             FAN_OUT,
             {
                 "event_id": event_id,
-                "event_type": event_type,
-                "region_code": region_code,
                 "complaint_id": complaint_id,
+                "ordered_types": list(ordered_types),
+                "consumer": consumer,
+                "order_max_wait": order_max_wait_seconds,
             },
         )
         return list(result.scalars())
@@ -288,8 +308,6 @@ class DispatchRepository:
         breaker_failures: int,
         lease_seconds: float,
         order_max_wait_seconds: float,
-        ordered_types: Sequence[str],
-        consumer: str,
     ) -> list[Claim]:
         result = await self.session.execute(
             CLAIM,
@@ -299,8 +317,6 @@ class DispatchRepository:
                 "breaker_failures": breaker_failures,
                 "lease_seconds": lease_seconds,
                 "order_max_wait": order_max_wait_seconds,
-                "ordered_types": list(ordered_types),
-                "consumer": consumer,
             },
         )
         return [

@@ -9,7 +9,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.config import DispatchConfig
-from notifications.domain import Circuit, Claim, DeliveryStatus, Outcome
+from notifications.domain import (
+    ORDER_MAX_WAIT_SECONDS,
+    Circuit,
+    Claim,
+    DeliveryStatus,
+    Outcome,
+)
 from notifications.repository import (
     DeliveryRepository,
     DispatchRepository,
@@ -154,25 +160,31 @@ class EndpointService:
         return Page[DeliveryOut](items=items, next_cursor=next_cursor)
 
 
-class FanOutService:
-    """Turns one event into one pending delivery per endpoint whose filters admit it."""
+# Events whose deliveries keep their complaint's order (see FanOutService).
+ORDERED_TYPES = tuple(t.value for t in EventType if Consumer.notifications in consumers_of(t))
 
-    def __init__(self, session: AsyncSession) -> None:
+
+class FanOutService:
+    """Turns one event into one pending delivery per endpoint whose filters admit it. Events of
+    a complaint may be handled out of order (jobs run concurrently, or retry): an earlier event
+    not handled yet is fanned out along with the later one, so that at every endpoint the
+    earlier delivery exists, and is claimed, first."""
+
+    def __init__(
+        self, session: AsyncSession, order_max_wait_seconds: float = ORDER_MAX_WAIT_SECONDS
+    ) -> None:
         self.deliveries = DeliveryRepository(session)
+        self.order_max_wait_seconds = order_max_wait_seconds
 
     async def on_event(self, event: EventEnvelope) -> list[uuid.UUID]:
         """Ids of the deliveries created (none for an event already fanned out)."""
-        region = event.data.get("region_code")
         return await self.deliveries.fan_out(
             event.id,
-            event.type,
-            region if isinstance(region, str) else None,
             event.complaint_id,
+            ordered_types=ORDERED_TYPES,
+            consumer=Consumer.notifications.value,
+            order_max_wait_seconds=self.order_max_wait_seconds,
         )
-
-
-# Events whose fan-out a later delivery of the same complaint waits for (see the claim).
-ORDERED_TYPES = tuple(t.value for t in EventType if Consumer.notifications in consumers_of(t))
 
 
 class DispatchService:
@@ -193,8 +205,6 @@ class DispatchService:
             breaker_failures=self.config.breaker.failures,
             lease_seconds=self.config.lease_seconds,
             order_max_wait_seconds=self.config.order_max_wait_seconds,
-            ordered_types=ORDERED_TYPES,
-            consumer=Consumer.notifications.value,
         )
 
     async def record(self, outcomes: Sequence[Outcome]) -> list[Outcome]:

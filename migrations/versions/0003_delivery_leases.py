@@ -57,7 +57,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_complaint_order",
         "webhook_deliveries",
-        ["endpoint_id", "complaint_id", "event_id"],
+        ["complaint_id", "endpoint_id", "event_id"],
         unique=False,
         postgresql_where=sa.text("status = 'pending' AND complaint_id IS NOT NULL"),
     )

@@ -67,8 +67,8 @@ class WebhookDelivery(TimestampMixin, Base):
         ),
         Index(
             "ix_webhook_deliveries_complaint_order",
-            "endpoint_id",
             "complaint_id",
+            "endpoint_id",
             "event_id",
             postgresql_where=text("status = 'pending' AND complaint_id IS NOT NULL"),
         ),

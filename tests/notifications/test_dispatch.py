@@ -156,25 +156,31 @@ async def test_events_of_a_complaint_reach_an_endpoint_in_order(runtime: Runtime
     assert [d.attempts for d in await deliveries(runtime, event_id=ordered[0].id)] == [3]
 
 
-async def test_an_event_not_fanned_out_yet_holds_back_the_later_ones(
+async def test_a_later_event_fans_out_the_earlier_ones_of_its_complaint_first(
     runtime: Runtime, receiver: Receiver
 ) -> None:
-    """Fan-out jobs may run out of order: a later event's delivery waits until the earlier
-    event of its complaint is fanned out (and delivered)."""
+    """Fan-out jobs may run out of order: the later event's fan-out makes the earlier event's
+    deliveries too, so the earlier one is claimed first; its own job then adds nothing."""
     config = fast_config(runtime.settings)
     await add_endpoint(runtime, receiver.url)
     complaint_id = await add_complaint(runtime)
     earlier = await add_event(runtime, EventType.complaint_verified, complaint_id=complaint_id)
     later = await add_event(runtime, complaint_id=complaint_id)
+    elsewhere = await add_event(runtime, complaint_id=await add_complaint(runtime))
+    await fan_out(runtime, elsewhere)
 
     await fan_out(runtime, later)
-    held = await claim(runtime, config)
-    await fan_out(runtime, earlier)
-    (claimed_first,) = await claim(runtime, config)
+    made = {d.event_id for d in await deliveries(runtime)}
+    first_claim = await claim(runtime, config)
+    assert await fan_out(runtime, earlier) == "processed"
+    after_own_job = len(await deliveries(runtime))
+    (claimed_first,) = [c for c in first_claim if c.event_id != elsewhere.id]
     await record(runtime, [answered(claimed_first, 204)])
     (claimed_second,) = await claim(runtime, config)
 
-    assert held == []
+    assert made == {earlier.id, later.id, elsewhere.id}
+    assert {c.event_id for c in first_claim} == {earlier.id, elsewhere.id}
+    assert after_own_job == 3
     assert claimed_first.event_id == earlier.id
     assert claimed_second.event_id == later.id
 
