@@ -1,1 +1,2 @@
-"""Notifications: webhook endpoints and signed deliveries with retries and dead letters."""
+"""Notifications: webhook endpoints, and signed deliveries sent by a dispatcher in every worker
+process: retries, dead letters, per-endpoint limits, circuit breakers, per-complaint order."""

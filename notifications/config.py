@@ -20,7 +20,9 @@ POLL_SECONDS = 0.2  # between claims when nothing woke the dispatcher
 # A lease outlives the attempt's timeout by this much (recording the outcome, a slow database),
 # so a delivery is claimed again only when its dispatcher is gone, not while it is still busy.
 LEASE_MARGIN_SECONDS = 30.0
-SHUTDOWN_GRACE_SECONDS = 5.0  # attempts in flight at shutdown get this long to finish
+# At shutdown, attempts in flight get this long to finish, and then their outcomes as long again
+# to be recorded (process managers give about 10 s between SIGTERM and SIGKILL).
+SHUTDOWN_GRACE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The HTTP side of a delivery: one pooled aiohttp client per dispatcher, one POST per attempt.
 
-aiohttp, not httpx: POSTing to a loopback receiver it made about 3x as many requests per second
-one at a time and over 20x as many at 64 concurrent (httpx's pool serialises), see
-docs/webhooks.md. Every way a receiver can fail becomes an `Answer`; nothing here raises for it.
+aiohttp, not httpx: POSTing a 1 kB body to a loopback receiver (another process, 2 CPUs), with
+the options used here, aiohttp 3.14 made about 3,100 requests/s one at a time against httpx
+0.28's 1,100, and about 10,000/s against 380/s with 64 in flight (httpx's pool serialises them).
+Every way a receiver can fail becomes an `Answer`; nothing here raises for it.
 """
 
 from dataclasses import dataclass
