@@ -52,6 +52,15 @@ class DispatchConfig:
             "timeout_seconds": timeout,
             "max_attempts": settings.webhook_max_attempts,
             "allow_private_targets": settings.webhook_allow_private_targets,
-            "lease_seconds": timeout + LEASE_MARGIN_SECONDS,
+            "max_in_flight": settings.webhook_max_in_flight,
+            "endpoint_concurrency": settings.webhook_endpoint_concurrency,
+            "lease_seconds": timeout + settings.webhook_lease_margin_seconds,
+            "poll_seconds": settings.webhook_poll_seconds,
+            "order_max_wait_seconds": settings.webhook_order_max_wait_seconds,
+            "breaker": BreakerPolicy(
+                failures=settings.webhook_breaker_failures,
+                cooldown_seconds=settings.webhook_breaker_cooldown_seconds,
+                max_cooldown_seconds=settings.webhook_breaker_max_cooldown_seconds,
+            ),
         }
         return cls(**(values | overrides))

@@ -46,7 +46,8 @@ async def shutdown(ctx: Ctx) -> None:
 async def record_deliveries(session: AsyncSession, event: EventEnvelope, runtime: Runtime) -> None:
     """Event handler, inside the job's transaction. The dispatcher is woken only once the
     delivery rows are committed (and never for a rollback)."""
-    if await FanOutService(session).on_event(event):
+    fan_out = FanOutService(session, runtime.settings.webhook_order_max_wait_seconds)
+    if await fan_out.on_event(event):
         after_commit(session, wake_dispatchers)
 
 

@@ -66,6 +66,26 @@ class Settings(BaseSettings):
     webhook_allow_private_targets: bool = False
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8
+    webhook_max_in_flight: int = Field(
+        default=128, description="Attempts in flight per notifications worker process"
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=8, description="Attempts in flight per endpoint, across all processes"
+    )
+    webhook_breaker_failures: int = Field(
+        default=5, description="Failed attempts in a row that open an endpoint's circuit"
+    )
+    webhook_breaker_cooldown_seconds: float = 30.0
+    webhook_breaker_max_cooldown_seconds: float = 600.0
+    webhook_order_max_wait_seconds: float = Field(
+        default=3600.0,
+        description="After this long pending, a delivery stops holding back later events of "
+        "its complaint",
+    )
+    webhook_poll_seconds: float = 0.2
+    webhook_lease_margin_seconds: float = Field(
+        default=30.0, description="How much longer than the HTTP timeout a delivery's lease lasts"
+    )
 
     max_body_bytes: int = 1_048_576
     proxy_timeout_seconds: float = 30.0
