@@ -792,7 +792,11 @@ async def routing_round(ctx: Context, platform: Platform, round_: int) -> tuple[
     events = await prefill_submitted(platform, count, round_)
     await publish(platform, events)
     prefill_seconds = time.monotonic() - started
-    queued = int(await platform.redis.zcard(queue))
+    # A job may carry a batch of events (the Publisher coalesces): count events, not jobs.
+    queued = sum(
+        len(job.args[0]) if isinstance(job.args[0], list) else 1
+        for job in await platform.redis.queued_jobs(queue_name=queue)
+    )
     if queued < count:
         raise RuntimeError(f"the Publisher queued {queued} of {count} events on {queue}")
     # Started without waiting for it to be up: the clock starts at its first decision.

@@ -1,6 +1,7 @@
 """All of routing's SQL."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -28,9 +29,14 @@ class ComplaintRepository:
         )
 
     async def get_bare(self, complaint_id: uuid.UUID) -> Complaint | None:
-        """The complaint row alone: its assignments are not loaded (touching them raises)."""
-        return await self.session.scalar(
-            select(Complaint).where(Complaint.id == complaint_id).options(raiseload("*"))
+        """The complaint row alone: its assignments are not loaded (touching them raises).
+        One prefetched by `load_bare` comes from the session, with no query."""
+        return await self.session.get(Complaint, complaint_id, options=[raiseload("*")])
+
+    async def load_bare(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        """Bring these complaints into the session in one query (for a batch of events)."""
+        await self.session.scalars(
+            select(Complaint).where(Complaint.id.in_(complaint_ids)).options(raiseload("*"))
         )
 
     def assign(self, complaint: Complaint, agency: AgencyRef) -> ComplaintAgency:

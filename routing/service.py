@@ -1,6 +1,7 @@
 """Routing operations: verify and disposition complaints. Never commits."""
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,9 @@ class RoutingService:
                 return agency
         raise LookupError("no agency seeded: run `aduan seed`")
 
+    async def prefetch(self, complaint_ids: Sequence[uuid.UUID]) -> None:
+        await self.complaints.load_bare(complaint_ids)
+
     async def on_submitted(self, complaint_id: uuid.UUID) -> None:
         """Auto-verify a new complaint and disposition it to the responsible government.
 
@@ -65,4 +69,4 @@ class RoutingService:
             reason=f"disposisi ke {agency.name}",
             agencies=[agency],
         )
-        await self.session.flush()
+        # No flush here: the writes of a whole batch go out together at the commit.

@@ -1,5 +1,7 @@
 """Routing's arq worker: consumes complaint events from the `routing` queue."""
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.service import RoutingService
@@ -14,6 +16,15 @@ async def route_event(session: AsyncSession, event: EventEnvelope, runtime: Runt
         await RoutingService(session).on_submitted(event.complaint_id)
 
 
+async def prefetch_complaints(
+    session: AsyncSession, events: Sequence[EventEnvelope], runtime: Runtime
+) -> None:
+    """A batch's complaints in one query, before its events are routed one by one."""
+    ids = [e.complaint_id for e in events if e.type == EventType.complaint_submitted]
+    await RoutingService(session).prefetch([i for i in ids if i is not None])
+
+
 def worker_settings() -> type:
     """Built on demand: it reads the settings (Redis URL) of the process that runs it."""
-    return build_worker_settings(Consumer.routing, [event_task(Consumer.routing, route_event)])
+    task = event_task(Consumer.routing, route_event, prefetch=prefetch_complaints)
+    return build_worker_settings(Consumer.routing, [task])

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     db_pool_recycle_seconds: int = 1800
 
     queue_prefix: str = Field(default="aduan", description="Namespace of the arq queues in Redis")
+    publish_batch_window_seconds: float = Field(
+        default=0.002,
+        description="Commits this close together share one job per consumer (0: none wait)",
+    )
+    publish_batch_max: int = Field(default=100, description="Most events in one published job")
     relay_interval_seconds: int = 5
     relay_grace_seconds: int = 2
     reconcile_interval_seconds: int = Field(

@@ -1,6 +1,7 @@
 """The arq task edge: one transaction per job, inbox de-duplication, Retry on transient faults."""
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from arq import Retry
@@ -55,15 +56,17 @@ async def shutdown(ctx: Ctx) -> None:
     await runtime_of(ctx).close()
 
 
-async def mark_processed(session: AsyncSession, consumer: str, envelope: EventEnvelope) -> bool:
-    """Record (consumer, event) in the inbox; False when it was already there."""
+async def mark_processed(
+    session: AsyncSession, consumer: str, envelopes: Sequence[EventEnvelope]
+) -> set[uuid.UUID]:
+    """Record (consumer, event) in the inbox for each; returns the ids that were new."""
     result = await session.execute(
         pg_insert(ProcessedEvent)
-        .values(consumer=consumer, event_id=envelope.id)
+        .values([{"consumer": consumer, "event_id": e.id} for e in envelopes])
         .on_conflict_do_nothing()
         .returning(ProcessedEvent.event_id)
     )
-    return result.first() is not None
+    return set(result.scalars())
 
 
 async def record_failure(
@@ -78,33 +81,77 @@ async def record_failure(
         log.warning("%s: could not record the failure of %s: %r", consumer, event_id, record_exc)
 
 
+Payload = dict[str, Any] | list[dict[str, Any]]
+
+
+BatchHook = Callable[[AsyncSession, Sequence[EventEnvelope], Runtime], Awaitable[None]]
+
+
 def event_task(
-    consumer: str, handler: EventHandler
-) -> Callable[[Ctx, dict[str, Any]], Awaitable[str]]:
-    async def handle_event(ctx: Ctx, payload: dict[str, Any]) -> str:
-        runtime = runtime_of(ctx)
-        envelope = EventEnvelope.model_validate(payload)
-        set_trace_id(envelope.trace_id)
+    consumer: str, handler: EventHandler, *, prefetch: BatchHook | None = None
+) -> Callable[[Ctx, Payload], Awaitable[str]]:
+    """The `handle_event` job of a consumer. Its payload is one event or a batch of them (see
+    `services.events.outbox.batch_jobs`): a batch is handled in one transaction, in order.
+    `prefetch` may load, in one query, what the handler will read for each new event."""
+
+    async def run(
+        runtime: Runtime, envelopes: list[EventEnvelope], job_try: int
+    ) -> tuple[int, int]:
+        """(processed, duplicates); raises what the handler raised, transient faults as Retry."""
         try:
             async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
-                if not await mark_processed(session, consumer, envelope):
-                    return "duplicate"
-                await handler(session, envelope, runtime)
+                fresh = await mark_processed(session, consumer, envelopes)
+                if prefetch is not None and len(fresh) > 1:
+                    await prefetch(session, [e for e in envelopes if e.id in fresh], runtime)
+                for envelope in envelopes:
+                    if envelope.id in fresh:
+                        set_trace_id(envelope.trace_id)
+                        await handler(session, envelope, runtime)
         except TRANSIENT as exc:
-            job_try: int = ctx.get("job_try", 1)
-            log.warning(
-                "%s: transient fault on %s (try %d): %r", consumer, envelope.id, job_try, exc
-            )
+            ids = ", ".join(str(e.id) for e in envelopes[:3])
+            log.warning("%s: transient fault on %s (try %d): %r", consumer, ids, job_try, exc)
             if job_try >= runtime.settings.job_max_tries:
-                # arq gives up after this try; the reconciler publishes the event again later.
-                await record_failure(runtime, consumer, envelope.id, FailureStatus.retrying, exc)
+                # arq gives up after this try; the reconciler publishes the events again later.
+                for envelope in envelopes:
+                    await record_failure(
+                        runtime, consumer, envelope.id, FailureStatus.retrying, exc
+                    )
             raise Retry(defer=backoff(job_try)) from exc
-        except Exception as exc:
-            # A bug or bad data: retrying hides it. Admins see it and retry once it is fixed.
-            log.exception("%s: event %s failed for good", consumer, envelope.id)
-            await record_failure(runtime, consumer, envelope.id, FailureStatus.failed, exc)
+        return len(fresh), len(envelopes) - len(fresh)
+
+    async def handle_event(ctx: Ctx, payload: Payload) -> str:
+        runtime = runtime_of(ctx)
+        batch = payload if isinstance(payload, list) else [payload]
+        envelopes = [EventEnvelope.model_validate(p) for p in batch]
+        job_try: int = ctx.get("job_try", 1)
+        try:
+            processed, duplicates = await run(runtime, envelopes, job_try)
+        except Retry:
             raise
-        return "processed"
+        except Exception as exc:
+            if len(envelopes) == 1:
+                # A bug or bad data: retrying hides it. Admins see it and retry once it is fixed.
+                log.exception("%s: event %s failed for good", consumer, envelopes[0].id)
+                await record_failure(runtime, consumer, envelopes[0].id, FailureStatus.failed, exc)
+                raise
+            # One bad event must not hold the others: each alone, the bad one recorded.
+            return await one_by_one(runtime, envelopes, job_try)
+        if len(envelopes) == 1:
+            return "processed" if processed else "duplicate"
+        return f"processed {processed}, duplicates {duplicates}"
+
+    async def one_by_one(runtime: Runtime, envelopes: list[EventEnvelope], job_try: int) -> str:
+        processed = failed = 0
+        for envelope in envelopes:
+            try:
+                processed += (await run(runtime, [envelope], job_try))[0]
+            except Retry:
+                raise
+            except Exception as exc:
+                failed += 1
+                log.exception("%s: event %s failed for good", consumer, envelope.id)
+                await record_failure(runtime, consumer, envelope.id, FailureStatus.failed, exc)
+        return f"processed {processed}, failed {failed}"
 
     handle_event.__qualname__ = handle_event.__name__ = "handle_event"
     return handle_event

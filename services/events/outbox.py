@@ -94,8 +94,36 @@ def event_jobs(
     ]
 
 
+def batch_jobs(settings: Settings, envelopes: Sequence[EventEnvelope]) -> list[JobSpec]:
+    """One job per consumer carrying every envelope it should get, in order. A batch of one
+    keeps the event's own job id (what the relay would use); a larger one is named after its
+    first event and size. Either way a repeat is harmless: the consumers' inboxes absorb it."""
+    per_consumer: dict[str, list[EventEnvelope]] = {}
+    for envelope in envelopes:
+        for receiver in consumers_of(envelope.type):
+            per_consumer.setdefault(receiver, []).append(envelope)
+    jobs = []
+    for consumer, batch in per_consumer.items():
+        if len(batch) == 1:
+            jobs += event_jobs(settings, batch[0], [consumer])
+            continue
+        jobs.append(
+            JobSpec(
+                HANDLE_EVENT,
+                ([e.model_dump(mode="json") for e in batch],),
+                f"{event_job_id(settings, consumer, batch[0].id)}+{len(batch)}",
+                queue_name(settings, consumer),
+            )
+        )
+    return jobs
+
+
 class Publisher:
-    """Pushes committed events onto the consumers' arq queues and marks them published."""
+    """Pushes committed events onto the consumers' arq queues and marks them published.
+
+    Commits that finish within `publish_batch_window_seconds` of each other (concurrent requests,
+    a worker's concurrent jobs) share one push: one job per consumer carries all their events,
+    so the consumer pays for one job and one transaction instead of one per event."""
 
     def __init__(self, settings: Settings, redis: ArqRedis, sessionmaker: SessionMaker) -> None:
         self.settings = settings
@@ -103,24 +131,56 @@ class Publisher:
         self.sessionmaker = sessionmaker
         self._unmarked: list[uuid.UUID] = []
         self._marker: asyncio.Task[None] | None = None
+        self._batch: list[Event] = []
+        self._pushed: asyncio.Future[None] | None = None
+        self._pusher: asyncio.Task[None] | None = None
 
     async def publish(self, events: list[Event]) -> None:
-        """Fast path, after commit. A failure here is only a delay: the relay retries."""
+        """Fast path, after commit: returns once the events are in Redis (or the push failed,
+        which is only a delay: the relay retries)."""
         if not events:
             return
-        jobs = [
-            job
-            for event in events
-            for job in event_jobs(self.settings, EventEnvelope.of(event), consumers_of(event.type))
-        ]
+        self._batch += events
+        if self._pushed is None:
+            self._pushed = asyncio.get_running_loop().create_future()
+            self._pusher = asyncio.create_task(self._push_soon(self._pushed))
+        pushed = self._pushed
+        if len(self._batch) >= self.settings.publish_batch_max:
+            self._pushed = None  # later commits start the next batch
+            if self._pusher is not None:
+                self._pusher.cancel()
+            await self._push(self._take_batch(), pushed)
+        await asyncio.shield(pushed)
+
+    def _take_batch(self) -> list[Event]:
+        batch, self._batch = self._batch, []
+        return batch
+
+    async def _push_soon(self, pushed: asyncio.Future[None]) -> None:
+        await asyncio.sleep(self.settings.publish_batch_window_seconds)
+        if self._pushed is pushed:
+            self._pushed = None
+            await self._push(self._take_batch(), pushed)
+
+    async def _push(self, events: list[Event], pushed: asyncio.Future[None]) -> None:
         try:
+            envelopes = [EventEnvelope.of(e) for e in events]
+            size = max(1, self.settings.publish_batch_max)
+            jobs = [
+                job
+                for start in range(0, len(envelopes), size)
+                for job in batch_jobs(self.settings, envelopes[start : start + size])
+            ]
             await enqueue_many(self.redis, jobs)
         except Exception as exc:
             log.warning("fast-path publish failed, the relay will retry: %r", exc)
-            return
-        self._unmarked += [e.id for e in events]
-        if self._marker is None or self._marker.done():
-            self._marker = asyncio.create_task(self._mark_soon())
+        else:
+            self._unmarked += [e.id for e in events]
+            if self._marker is None or self._marker.done():
+                self._marker = asyncio.create_task(self._mark_soon())
+        finally:
+            if not pushed.done():
+                pushed.set_result(None)
 
     async def _mark_soon(self) -> None:
         await asyncio.sleep(MARK_DELAY_SECONDS)
@@ -140,6 +200,11 @@ class Publisher:
             log.warning("could not mark %d events published, the relay will: %r", len(ids), exc)
 
     async def close(self) -> None:
+        if self._pushed is not None:
+            pushed, self._pushed = self._pushed, None
+            if self._pusher is not None:
+                self._pusher.cancel()
+            await self._push(self._take_batch(), pushed)
         if self._marker is not None and not self._marker.done():
             with contextlib.suppress(asyncio.CancelledError):
                 self._marker.cancel()

@@ -94,7 +94,7 @@ async def test_event_to_verified_webhook_through_the_running_worker(
     worker = configured_worker(settings_class)
     running = asyncio.create_task(worker.main())
     try:
-        # Routing records the events in its transaction; the fast path queues them after commit.
+        # Two routing jobs record an event each; the fast path queues each after its commit.
         async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
             aceh = record_event(
                 session,
@@ -106,6 +106,7 @@ async def test_event_to_verified_webhook_through_the_running_worker(
                     "status": "dispositioned",
                 },
             )
+        async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
             jabar = record_event(
                 session,
                 EventType.complaint_dispositioned,

@@ -8,13 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.schemas import ComplaintCreate
 from intake.service import ComplaintService
-from routing.worker import route_event
+from routing.worker import prefetch_complaints, route_event
 from services.events.envelope import EventEnvelope
 from services.identity import ANONYMOUS
 from services.models import Complaint, ComplaintAgency, Event
 from services.runtime import Runtime
 from services.worker import event_task
 from tests.conftest import complaint_payload
+from tests.factories import add_complaint, add_event
 
 handle_event = event_task("routing", route_event)
 
@@ -106,3 +107,30 @@ async def test_an_unknown_complaint_is_skipped(runtime: Runtime) -> None:
     ghost = submitted.model_copy(update={"id": uuid.uuid4(), "complaint_id": uuid.uuid4()})
 
     assert await handle_event({"runtime": runtime}, ghost.model_dump(mode="json")) == "processed"
+
+
+async def test_a_batch_of_submitted_complaints_is_routed_in_one_job(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    complaints = [
+        await add_complaint(session, region_code=code) for code in ("11.01.01", "34", "32.73")
+    ]
+    events = [await add_event(session, complaint=c) for c in complaints]
+    await session.commit()
+    batch_task = event_task("routing", route_event, prefetch=prefetch_complaints)
+
+    result = await batch_task(
+        {"runtime": runtime}, [EventEnvelope.of(e).model_dump(mode="json") for e in events]
+    )
+
+    assert result == "processed 3, duplicates 0"
+    agencies = []
+    for stored in complaints:
+        await session.refresh(stored)
+        assert stored.status == "dispositioned"
+        assignment = await session.scalar(
+            select(ComplaintAgency).where(ComplaintAgency.complaint_id == stored.id)
+        )
+        assert assignment is not None
+        agencies.append(assignment.agency.code)
+    assert agencies == ["pemda-11.01", "pemprov-34", "pemda-32.73"]
