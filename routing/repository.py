@@ -14,6 +14,7 @@ from services.models import Agency, Complaint, ComplaintAgency
 
 # Read for every complaint routed; the directory changes rarely (admin edits show within a minute).
 _AGENCIES_BY_CODE: Memo[str, AgencyRef] = Memo(ttl_seconds=60)
+PREFETCHED = "routing.prefetched"
 
 
 class ComplaintRepository:
@@ -31,13 +32,16 @@ class ComplaintRepository:
     async def get_bare(self, complaint_id: uuid.UUID) -> Complaint | None:
         """The complaint row alone: its assignments are not loaded (touching them raises).
         One prefetched by `load_bare` comes from the session, with no query."""
-        return await self.session.get(Complaint, complaint_id, options=[raiseload("*")])
+        # No loader options here: with options, get() queries even when the session has it.
+        return await self.session.get(Complaint, complaint_id)
 
     async def load_bare(self, complaint_ids: Sequence[uuid.UUID]) -> None:
-        """Bring these complaints into the session in one query (for a batch of events)."""
-        await self.session.scalars(
+        """Bring these complaints into the session in one query (for a batch of events). The
+        session's identity map holds objects weakly, so the list is kept for the transaction."""
+        rows = await self.session.scalars(
             select(Complaint).where(Complaint.id.in_(complaint_ids)).options(raiseload("*"))
         )
+        self.session.info.setdefault(PREFETCHED, []).extend(rows.all())
 
     def assign(self, complaint: Complaint, agency: AgencyRef) -> ComplaintAgency:
         assignment = ComplaintAgency(
