@@ -56,6 +56,7 @@ UPSTREAM_LATENCY = Histogram(
     "aduan_gateway_upstream_duration_seconds", "Time the services took to answer", ["upstream"]
 )
 RawHeaders = tuple[tuple[bytes, bytes], ...]
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)  # the services document these paths themselves
 
@@ -160,7 +161,13 @@ async def forward(
             status, raw_headers, content = await _send(session, request.method, url, headers, body)
         except aiohttp.ClientConnectorError:
             # Nothing was sent on a failed connect, so one more try is safe even for a POST
-            # (a pooled connection the service closed, or the service restarting).
+            # (the service restarting).
+            status, raw_headers, content = await _send(session, request.method, url, headers, body)
+        except aiohttp.ServerDisconnectedError:
+            # A pooled connection the service closed as we sent: safe to repeat only where a
+            # repeat changes nothing.
+            if request.method not in IDEMPOTENT_METHODS:
+                raise
             status, raw_headers, content = await _send(session, request.method, url, headers, body)
     except aiohttp.ClientConnectorError as exc:
         return _upstream_failed(request, service, "unreachable", exc)

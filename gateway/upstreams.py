@@ -64,6 +64,8 @@ def create_proxy_sessions(settings: Settings) -> dict[str, aiohttp.ClientSession
         name: aiohttp.ClientSession(
             base_url=settings.service_url(name),
             timeout=timeout,
+            # Idle connections are dropped after 30 s, before the services' 75 s keep-alive
+            # ends: reusing one the server just closed would fail a request (a 502).
             connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
             # A shared client must not keep one caller's cookies and replay them for the next.
             cookie_jar=aiohttp.DummyCookieJar(),

@@ -134,6 +134,9 @@ def cmd_serve(settings: Settings, service: str) -> None:
         port=getattr(settings, f"{service}_port"),
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
+        # Longer than the gateway's pooled connections live (30 s): a connection is closed by
+        # the client side first, never under a request the gateway is about to send on it.
+        timeout_keep_alive=75,
         loop="uvloop",
         http="httptools",
         # The gateway writes one line per request itself; the services' lines only repeat it.
