@@ -5,12 +5,12 @@ paths stay out of the logs.
 """
 
 import json
-import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from gateway.upstreams import ROUTES
 from services.logging import get_logger
+from services.middleware import ObservingMiddleware
 
 log = get_logger("aduan.access")
 
@@ -29,38 +29,20 @@ def path_template(scope: Scope) -> str:
     return "unmatched"
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            state = scope.get("state", {})
-            principal = state.get("principal")
-            log.info(
-                json.dumps(
-                    {
-                        "method": scope["method"],
-                        "route": path_template(scope),
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                        "identity": getattr(principal, "kind", "anonymous"),
-                        "request_id": state.get("request_id"),
-                    },
-                    separators=(",", ":"),
-                )
+class AccessLogMiddleware(ObservingMiddleware):
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        state = scope.get("state", {})
+        principal = state.get("principal")
+        log.info(
+            json.dumps(
+                {
+                    "method": scope["method"],
+                    "route": path_template(scope),
+                    "status": status,
+                    "ms": round(seconds * 1000, 1),
+                    "identity": getattr(principal, "kind", "anonymous"),
+                    "request_id": state.get("request_id"),
+                },
+                separators=(",", ":"),
             )
+        )

@@ -81,10 +81,15 @@ class InternalIdentityMiddleware:
         await self.app(scope, receive, send)
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, service: str) -> None:
+class ObservingMiddleware:
+    """Calls `observe(scope, status, seconds)` once per HTTP request, after the answer (500 when
+    the app raised before answering). Subclasses record metrics or write the access line."""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.service = service
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,8 +107,17 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            # The route template keeps label cardinality bounded (not the raw path).
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            REQUESTS.labels(self.service, method, route, str(status)).inc()
-            LATENCY.labels(self.service, method, route).observe(time.perf_counter() - start)
+            self.observe(scope, status, time.perf_counter() - start)
+
+
+class MetricsMiddleware(ObservingMiddleware):
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        super().__init__(app)
+        self.service = service
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        # The route template keeps label cardinality bounded (not the raw path).
+        route = getattr(scope.get("route"), "path", "unmatched")
+        method = scope["method"]
+        REQUESTS.labels(self.service, method, route, str(status)).inc()
+        LATENCY.labels(self.service, method, route).observe(seconds)
