@@ -15,7 +15,7 @@ from services.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[Depends(require_admin)])
 
 
-def get_endpoint_service(session: SessionDep, settings: SettingsDep) -> EndpointService:
+async def get_endpoint_service(session: SessionDep, settings: SettingsDep) -> EndpointService:
     return EndpointService(session, settings)
 
 

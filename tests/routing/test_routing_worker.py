@@ -1,36 +1,29 @@
 """Routing consumes complaint.submitted: verification and disposition, exactly once."""
 
 import uuid
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.schemas import ComplaintCreate
-from intake.service import ComplaintService
 from routing.worker import prefetch_complaints, route_event
 from services.events.envelope import EventEnvelope
-from services.identity import ANONYMOUS
 from services.models import Complaint, ComplaintAgency, Event
 from services.runtime import Runtime
 from services.worker import event_task
-from tests.conftest import complaint_payload
 from tests.factories import add_complaint, add_event
 
 handle_event = event_task("routing", route_event)
 
 
-async def file_complaint(runtime: Runtime, **overrides: Any) -> tuple[str, EventEnvelope]:
+async def file_complaint(
+    runtime: Runtime, region_code: str = "11.01.01"
+) -> tuple[str, EventEnvelope]:
+    """A submitted complaint and its event, as intake leaves them (from the shared factories)."""
     async with runtime.sessionmaker() as session:
-        body, _ = await ComplaintService(session).submit(
-            ANONYMOUS, ComplaintCreate.model_validate(complaint_payload(**overrides)), None
-        )
+        filed = await add_complaint(session, region_code=region_code)
+        event = await add_event(session, complaint=filed)
         await session.commit()
-        event = await session.scalar(
-            select(Event).where(Event.data["tracking_id"].astext == body["tracking_id"])
-        )
-        assert event is not None
-        return body["tracking_id"], EventEnvelope.of(event)
+        return filed.tracking_id, EventEnvelope.of(event)
 
 
 async def complaint(session: AsyncSession, tracking_id: str) -> Complaint:
