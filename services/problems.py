@@ -1,6 +1,6 @@
 """RFC 9457 problem details, in Indonesian or English by Accept-Language."""
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,8 +17,29 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://aduan.go.id/problems/"
 log = get_logger(__name__)
 
+# Every problem code there is: a code that is not here fails mypy where it is raised, and
+# tests/services/test_problems.py keeps this list and the catalogue below the same.
+ProblemCode = Literal[
+    "bad_request",
+    "validation_failed",
+    "unauthenticated",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "illegal_transition",
+    "idempotency_mismatch",
+    "payload_too_large",
+    "unsupported_media_type",
+    "service_unavailable",
+    "bad_gateway",
+    "gateway_timeout",
+    "internal_error",
+]
+
 # code -> (status, English title, Indonesian title)
-CATALOGUE: dict[str, tuple[int, str, str]] = {
+CATALOGUE: dict[ProblemCode, tuple[int, str, str]] = {
+    "bad_request": (400, "Malformed request", "Permintaan rusak"),
     "validation_failed": (422, "Request is not valid", "Permintaan tidak valid"),
     "unauthenticated": (401, "Authentication required", "Autentikasi diperlukan"),
     "forbidden": (403, "Not allowed", "Tidak diizinkan"),
@@ -123,7 +144,7 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     def __init__(
         self,
-        code: str,
+        code: ProblemCode,
         detail: str | None = None,
         *,
         errors: list[tuple[str, str]] | None = None,
@@ -149,14 +170,14 @@ def language(request: Request) -> str:
 
 def problem_response(
     request: Request,
-    code: str,
+    code: ProblemCode,
     *,
     detail: str | None = None,
     errors: list[FieldError] | None = None,
     status: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    default_status, title_en, title_id = CATALOGUE.get(code, CATALOGUE["internal_error"])
+    default_status, title_en, title_id = CATALOGUE[code]
     problem = Problem(
         type=PROBLEM_BASE + code,
         title=title_en if language(request) == "en" else title_id,
@@ -199,7 +220,8 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     lang = language(request)
     errors = [
         FieldError(
-            pointer=_pointer(tuple(e.get("loc", ()))),
+            # A JSON syntax error's location is a character offset, not a field: the body.
+            pointer="/" if e.get("type") == "json_invalid" else _pointer(tuple(e.get("loc", ()))),
             code=e.get("type", "invalid"),
             message=validation_message(e, lang),
         )
@@ -208,7 +230,8 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, "validation_failed", errors=errors)
 
 
-_STATUS_CODES = {
+_STATUS_CODES: dict[int, ProblemCode] = {
+    400: "bad_request",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
@@ -222,8 +245,8 @@ _STATUS_CODES = {
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _STATUS_CODES.get(
-        exc.status_code, "internal_error" if exc.status_code >= 500 else "conflict"
+    code: ProblemCode = _STATUS_CODES.get(
+        exc.status_code, "internal_error" if exc.status_code >= 500 else "bad_request"
     )
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem_response(
