@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -75,6 +75,13 @@ class ComplaintRepository:
 class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def lock(self, principal: str, key: str) -> None:
+        """Serialise requests with the same key until this transaction ends: a concurrent
+        retry waits for the first request's commit, then finds its answer and replays it."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"{principal}\n{key}", 0)))
+        )
 
     async def get(self, principal: str, key: str) -> IdempotencyRecord | None:
         return await self.session.get(IdempotencyRecord, (principal, key))

@@ -85,6 +85,7 @@ class ComplaintService:
         """Store a complaint and its `complaint.submitted` event. Returns (body, replayed)."""
         fingerprint = request_fingerprint(payload)
         if idempotency_key:
+            await self.idempotency.lock(principal.key, idempotency_key)
             previous = await self.idempotency.get(principal.key, idempotency_key)
             if previous is not None:
                 if previous.request_hash != fingerprint:
