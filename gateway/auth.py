@@ -9,10 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.identity import ANONYMOUS, Principal, PrincipalKind
+from services.principal import ANONYMOUS, BOOTSTRAP_ADMIN, Principal
 from services.settings import Settings
-
-ADMIN = Principal(kind=PrincipalKind.admin, subject="admin")
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,9 @@ class AdminKeyAuthenticator:
         if credentials.scheme != "bearer":
             return None
         # Constant time, so response timing does not leak how much of the key matched.
-        return ADMIN if hmac.compare_digest(credentials.token.encode(), self._key) else None
+        return (
+            BOOTSTRAP_ADMIN if hmac.compare_digest(credentials.token.encode(), self._key) else None
+        )
 
 
 class AuthenticatorChain:

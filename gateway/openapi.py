@@ -14,13 +14,14 @@ import httpx
 from pydantic.json_schema import models_json_schema
 
 from gateway.upstreams import upstream_for
-from services.identity import IDENTITY_HEADER, Principal, PrincipalKind
+from services.identity import IDENTITY_HEADER
 from services.logging import get_logger
+from services.principal import system
 from services.problems import PROBLEM_MEDIA_TYPE, Problem
 
 Document = dict[str, Any]
 
-SYSTEM_GATEWAY = Principal(kind=PrincipalKind.system, subject="gateway")
+SYSTEM_GATEWAY = system("gateway")
 TITLE = "Aduan API"
 DESCRIPTION = """\
 Public API of Aduan, the national public-service complaint platform: citizens file complaints

@@ -12,9 +12,10 @@ from starlette.requests import ClientDisconnect
 from gateway.auth import Unauthenticated
 from gateway.state import GatewayState, StateDep
 from gateway.upstreams import upstream_for
-from services.identity import IDENTITY_HEADER, Principal
+from services.identity import IDENTITY_HEADER
 from services.logging import get_logger
 from services.middleware import REQUEST_ID_HEADER
+from services.principal import Principal
 from services.problems import ProblemError, problem_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

@@ -10,7 +10,8 @@ from fastapi import Depends, Request
 
 from gateway.auth import AuthenticatorChain
 from gateway.openapi import OpenAPICache
-from services.identity import Principal, sign_identity
+from services.identity import sign_identity
+from services.principal import Principal
 from services.settings import Settings
 
 

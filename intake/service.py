@@ -25,8 +25,8 @@ from services.complaints import complaint_data
 from services.domain.lifecycle import STATUS_LABELS, Status
 from services.events.catalogue import EventType
 from services.events.outbox import record_event
-from services.identity import Principal
 from services.models import Complaint, Event, IdempotencyRecord
+from services.principal import Principal
 from services.problems import ProblemError
 
 # Crockford base32 without I, L, O, U: easy to read out over the phone.

@@ -10,9 +10,9 @@ from services.complaints import AgencyRef, transition
 from services.domain.lifecycle import Status
 from services.domain.regions import province_code, regency_code
 from services.events.catalogue import EventType
-from services.identity import SYSTEM_ROUTING
 from services.logging import get_logger
 from services.models import Complaint
+from services.principal import SYSTEM_ROUTING
 from services.seed import MINISTRY_CODE, province_agency_code, regency_agency_code
 
 log = get_logger(__name__)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.domain.lifecycle import STATUS_LABELS, Status, check_transition
 from services.events.catalogue import EventType
 from services.events.outbox import record_event
-from services.identity import Principal
 from services.models import Complaint, Event
+from services.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity import ANONYMOUS, Principal, PrincipalKind
+from services.principal import ANONYMOUS, Principal, Role
 from services.problems import ProblemError
 from services.runtime import Runtime
 from services.settings import Settings
@@ -46,8 +46,8 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 async def require_admin(principal: PrincipalDep) -> Principal:
-    if principal.kind is PrincipalKind.anonymous:
+    if principal.role is Role.anonymous:
         raise ProblemError("unauthenticated", "an admin API key is required")
-    if principal.kind is not PrincipalKind.admin:
+    if principal.role is not Role.admin:
         raise ProblemError("forbidden", "only admins may do this")
     return principal

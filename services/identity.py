@@ -5,37 +5,16 @@ ADUAN_INTERNAL_SECRET. Services trust nothing else, so a request that bypasses t
 """
 
 import base64
-import enum
 import hashlib
 import hmac
 import json
 import time
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
+
+from services.principal import Principal
 
 IDENTITY_HEADER = "X-Aduan-Identity"
-
-
-class PrincipalKind(enum.StrEnum):
-    anonymous = "anonymous"
-    admin = "admin"
-    citizen = "citizen"
-    agency = "agency"
-    system = "system"
-
-
-class Principal(BaseModel):
-    kind: PrincipalKind
-    subject: str | None = None
-
-    @property
-    def key(self) -> str:
-        """A stable name for ownership and idempotency scopes."""
-        return f"{self.kind}:{self.subject or '-'}"
-
-
-ANONYMOUS = Principal(kind=PrincipalKind.anonymous)
-SYSTEM_ROUTING = Principal(kind=PrincipalKind.system, subject="routing")
 
 
 class InvalidIdentity(Exception):

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from services.cli import infrastructure
 from services.db import SessionMaker
 from services.events.outbox import Publisher
-from services.identity import ANONYMOUS, IDENTITY_HEADER, Principal, sign_identity
+from services.identity import IDENTITY_HEADER, sign_identity
+from services.principal import ANONYMOUS, Principal
 from services.queue import create_arq_redis
 from services.runtime import Runtime
 from services.settings import Settings

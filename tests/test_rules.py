@@ -126,6 +126,9 @@ OWNERS: dict[str, set[str]] = {
     "EventFailure": {"services"},
     "WebhookEndpoint": {"notifications"},
     "WebhookDelivery": {"notifications"},
+    "Account": {"gateway"},
+    "RefreshToken": {"gateway"},
+    "ApiKey": {"gateway"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

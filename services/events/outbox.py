@@ -25,9 +25,9 @@ from services.db import SessionMaker
 from services.events.catalogue import EventType, consumers_of
 from services.events.envelope import EventEnvelope
 from services.events.failures import FailureRepository
-from services.identity import Principal
 from services.logging import get_logger
 from services.models import Event
+from services.principal import Principal
 from services.queue import JobSpec, enqueue_many, queue_name
 from services.settings import Settings
 
@@ -51,7 +51,7 @@ def record_event(
         type=type_.value,
         occurred_at=datetime.now(UTC),
         complaint_id=complaint_id,
-        actor_kind=actor.kind.value,
+        actor_kind=actor.actor,
         actor_id=actor.subject,
         data=data or {},
         trace_id=current_trace_id(),

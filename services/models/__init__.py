@@ -1,5 +1,6 @@
 """Every ORM table of the platform, on one MetaData (Alembic's target)."""
 
+from services.models.account import Account, ApiKey, RefreshToken
 from services.models.base import Base
 from services.models.complaint import Complaint, ComplaintAgency
 from services.models.event import Event, EventFailure, ProcessedEvent
@@ -8,6 +9,9 @@ from services.models.reference import Agency, AgencyKind, Category, Region, Regi
 from services.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "Account",
+    "ApiKey",
+    "RefreshToken",
     "Agency",
     "AgencyKind",
     "Base",

@@ -31,6 +31,10 @@ class Complaint(TimestampMixin, Base):
     anonymous: Mapped[bool] = mapped_column(default=False)
     confidential: Mapped[bool] = mapped_column(default=False)
     submitted_by: Mapped[str] = mapped_column(String(128))
+    # The citizen account that filed it (their "my complaints"), if any.
+    reporter_account_id: Mapped[uuid.UUID | None] = mapped_column(index=True, default=None)
+    # sha256 of the reporter_token handed out once at creation: the anonymous reporter's key.
+    reporter_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(20), index=True)
     escalation_level: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -17,4 +17,5 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]
     response_body: Mapped[dict[str, Any]]
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Kept 24 hours (a retry comes within minutes); the relay cron deletes older ones.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)

@@ -15,8 +15,8 @@ from intake.service import ComplaintService
 from services.db import create_engine, create_sessionmaker
 from services.embedded import free_port
 from services.events.outbox import Publisher
-from services.identity import ANONYMOUS
 from services.models import Event
+from services.principal import ANONYMOUS
 from services.queue import create_arq_redis
 from services.settings import Settings
 from services.uow import unit_of_work

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from gateway.auth import AuthenticatorChain, Unauthenticated, build_authenticator
-from services.identity import ANONYMOUS, PrincipalKind
+from services.principal import ANONYMOUS, Role
 from tests.gateway.conftest import ADMIN_KEY, Upstreams, make_settings
 
 ECHO = "/api/v1/complaints/echo"
@@ -16,20 +16,25 @@ async def test_admin_key_reaches_the_service_as_admin(gateway: httpx.AsyncClient
     response = await gateway.get(ECHO, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
     assert response.status_code == 200
-    assert response.json()["principal"] == {"kind": "admin", "subject": "admin"}
+    principal = response.json()["principal"]
+    assert (principal["kind"], principal["role"], principal["subject"]) == (
+        "api_key",
+        "admin",
+        "bootstrap",
+    )
 
 
 async def test_scheme_is_case_insensitive(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get(ECHO, headers={"Authorization": f"bearer {ADMIN_KEY}"})
 
-    assert response.json()["principal"]["kind"] == "admin"
+    assert response.json()["principal"]["role"] == "admin"
 
 
 async def test_no_authorization_is_anonymous(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get(ECHO)
 
     assert response.status_code == 200
-    assert response.json()["principal"] == {"kind": "anonymous", "subject": None}
+    assert response.json()["principal"]["role"] == "anonymous"
 
 
 @pytest.mark.parametrize(
@@ -98,4 +103,4 @@ async def test_the_chain_asks_each_authenticator_in_turn() -> None:
 
     principal = await chain.authenticate([f"Bearer {ADMIN_KEY}"])
 
-    assert principal.kind is PrincipalKind.admin
+    assert principal.role is Role.admin

@@ -8,7 +8,8 @@ import pytest
 from starlette.types import Message, Scope
 
 from gateway.main import create_gateway_app
-from services.identity import IDENTITY_HEADER, Principal, PrincipalKind, sign_identity
+from services.identity import IDENTITY_HEADER, sign_identity
+from services.principal import Principal, PrincipalKind, Role
 from tests.gateway.conftest import INTERNAL_SECRET, MAX_BODY, Upstreams, make_settings
 
 ECHO = "/api/v1/complaints/echo"
@@ -73,12 +74,14 @@ async def test_method_path_query_and_body_are_forwarded(gateway: httpx.AsyncClie
 
 async def test_forged_identity_header_is_replaced(gateway: httpx.AsyncClient) -> None:
     # Even a correctly signed header (a leaked one) must not let a caller choose its identity.
-    forged = sign_identity(Principal(kind=PrincipalKind.admin, subject="admin"), INTERNAL_SECRET)
+    forged = sign_identity(
+        Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="admin"), INTERNAL_SECRET
+    )
 
     response = await gateway.get(ECHO, headers={IDENTITY_HEADER: forged})
 
     echoed = response.json()
-    assert echoed["principal"] == {"kind": "anonymous", "subject": None}
+    assert echoed["principal"]["role"] == "anonymous"
     assert echoed["headers"][IDENTITY_HEADER.lower()] != [forged]
     assert len(echoed["headers"][IDENTITY_HEADER.lower()]) == 1
 

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.main import create_app
 from services.db import create_engine, create_sessionmaker
 from services.embedded import free_port
-from services.identity import Principal, PrincipalKind
 from services.models import Complaint, Event
+from services.principal import Principal, PrincipalKind, Role
 from services.runtime import Runtime
 from tests.conftest import complaint_payload, service_client
 
-CITIZEN = Principal(kind=PrincipalKind.citizen, subject="c-1")
+CITIZEN = Principal(kind=PrincipalKind.user, role=Role.citizen, subject="c-1")
 
 
 @pytest.fixture

@@ -22,14 +22,15 @@ from notifications.config import DispatchConfig
 from notifications.main import create_app
 from services.db import create_sessionmaker
 from services.events.outbox import Publisher
-from services.identity import IDENTITY_HEADER, Principal, PrincipalKind, sign_identity
+from services.identity import IDENTITY_HEADER, sign_identity
+from services.principal import Principal, PrincipalKind, Role
 from services.queue import create_arq_redis
 from services.runtime import Runtime
 from services.settings import Settings
 from tests.databases import rolled_back, savepoint_sessionmaker, scratch_database
 from tests.receiver import Receiver, running_receiver
 
-ADMIN = Principal(kind=PrincipalKind.admin, subject="ops")
+ADMIN = Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="ops")
 INTERNAL_SECRET = "notif-internal-" + secrets.token_hex(16)
 # CASCADE: the kernel tables that point at events or complaints (failures, assignments) too.
 OWN_TABLES = "webhook_deliveries, webhook_endpoints, processed_events, events, complaints"

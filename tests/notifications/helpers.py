@@ -17,11 +17,11 @@ from notifications.worker import handle_event
 from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
 from services.events.outbox import record_event, take_pending
-from services.identity import Principal, PrincipalKind
 from services.models import Complaint, WebhookDelivery, WebhookEndpoint
+from services.principal import Principal, PrincipalKind, Role
 from services.runtime import Runtime
 
-ROUTING = Principal(kind=PrincipalKind.system, subject="routing")
+ROUTING = Principal(kind=PrincipalKind.system, role=Role.system, subject="routing")
 
 
 async def add_endpoint(

@@ -11,8 +11,8 @@ import pytest
 from notifications.dispatcher import Dispatcher
 from notifications.main import create_app
 from notifications.worker import handle_event
-from services.identity import ANONYMOUS, Principal, PrincipalKind
 from services.models import WebhookEndpoint
+from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 from services.runtime import Runtime
 from tests.notifications.conftest import api_client, fast_config
 from tests.notifications.helpers import add_event, deliveries, until
@@ -179,8 +179,8 @@ ROUTES = [
     [
         (None, 401),  # did not come through the gateway
         (ANONYMOUS, 401),
-        (Principal(kind=PrincipalKind.citizen, subject="c-1"), 403),
-        (Principal(kind=PrincipalKind.agency, subject="pemda-11.01"), 403),
+        (Principal(kind=PrincipalKind.user, role=Role.citizen, subject="c-1"), 403),
+        (Principal(kind=PrincipalKind.api_key, role=Role.agency, subject="pemda-11.01"), 403),
     ],
 )
 async def test_only_admins_get_in(

@@ -12,8 +12,8 @@ from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
 from services.events.failures import FailureStatus
 from services.events.outbox import record_event
-from services.identity import ANONYMOUS
 from services.models import EventFailure, ProcessedEvent
+from services.principal import ANONYMOUS
 from services.queue import queue_name
 from services.runtime import Runtime
 from services.worker import event_task

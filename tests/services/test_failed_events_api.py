@@ -9,14 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.main import create_app
 from services.events.failures import FailureRepository, FailureStatus
-from services.identity import Principal, PrincipalKind
 from services.models import Event, EventFailure
+from services.principal import Principal, PrincipalKind, Role
 from services.queue import queue_name
 from services.runtime import Runtime
 from tests.conftest import service_client
 from tests.factories import add_complaint, add_event
 
-ADMIN = Principal(kind=PrincipalKind.admin, subject="admin")
+ADMIN = Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="admin")
 
 
 @pytest.fixture

@@ -1,16 +1,10 @@
 import pytest
 
-from services.identity import (
-    ANONYMOUS,
-    InvalidIdentity,
-    Principal,
-    PrincipalKind,
-    sign_identity,
-    verify_identity,
-)
+from services.identity import InvalidIdentity, sign_identity, verify_identity
+from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 
 SECRET = "s3cret"
-ADMIN = Principal(kind=PrincipalKind.admin, subject="admin")
+ADMIN = Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="admin")
 
 
 def test_a_signed_principal_round_trips() -> None:

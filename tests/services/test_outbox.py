@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.embedded import free_port
 from services.events.catalogue import EventType
 from services.events.outbox import Publisher, record_event
-from services.identity import ANONYMOUS
 from services.models import Event
+from services.principal import ANONYMOUS
 from services.queue import create_arq_redis, queue_name
 from services.runtime import Runtime
 from services.uow import unit_of_work
