@@ -10,10 +10,9 @@ from services.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
-    "ApiKey",
-    "RefreshToken",
     "Agency",
     "AgencyKind",
+    "ApiKey",
     "Base",
     "Category",
     "Complaint",
@@ -22,6 +21,7 @@ __all__ = [
     "EventFailure",
     "IdempotencyRecord",
     "ProcessedEvent",
+    "RefreshToken",
     "Region",
     "RegionLevel",
     "WebhookDelivery",

@@ -45,7 +45,7 @@ class RefreshToken(TimestampMixin, Base):
 
 
 class ApiKey(TimestampMixin, Base):
-    """A system's key `adn_<prefix>_<secret>`: the prefix finds the row, the secret's hash proves it."""
+    """A system's key `adn_<prefix>_<secret>`: the prefix finds the row, the hash proves it."""
 
     __tablename__ = "api_keys"
 
