@@ -8,11 +8,14 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from notifications.domain import DeliveryStatus
 from notifications.schemas import DeliveryOut, EndpointCreate, EndpointCreated, EndpointOut
 from notifications.service import EndpointService
-from services.deps import SessionDep, SettingsDep, require_admin
+from services.deps import SessionDep, SettingsDep
 from services.pagination import Page
+from services.policy import Permission, Requires
 from services.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
 
-router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api/v1", tags=["webhooks"], dependencies=[Requires(Permission.webhook_manage)]
+)
 
 
 async def get_endpoint_service(session: SessionDep, settings: SettingsDep) -> EndpointService:

@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.principal import ANONYMOUS, Principal, Role
-from services.problems import ProblemError
+from services.principal import ANONYMOUS, Principal
 from services.runtime import Runtime
 from services.settings import Settings
 from services.uow import unit_of_work
@@ -43,11 +42,3 @@ async def get_principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-async def require_admin(principal: PrincipalDep) -> Principal:
-    if principal.role is Role.anonymous:
-        raise ProblemError("unauthenticated", "an admin API key is required")
-    if principal.role is not Role.admin:
-        raise ProblemError("forbidden", "only admins may do this")
-    return principal

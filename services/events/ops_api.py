@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from services.deps import RuntimeDep, SessionDep, require_admin
+from services.deps import RuntimeDep, SessionDep
 from services.events.failures import FailureStatus
 from services.events.ops import FailedEventOut, FailedEventService
 from services.pagination import Page
+from services.policy import Permission, Requires
 from services.problems import PROBLEM_RESPONSES, Problem
 
-router = APIRouter(prefix="/api/v1/ops", tags=["ops"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/v1/ops", tags=["ops"])
 
 
 async def get_failed_event_service(session: SessionDep, runtime: RuntimeDep) -> FailedEventService:
@@ -21,7 +22,7 @@ async def get_failed_event_service(session: SessionDep, runtime: RuntimeDep) -> 
 FailedEventServiceDep = Annotated[FailedEventService, Depends(get_failed_event_service)]
 ADMIN_ONLY: dict[int | str, dict[str, object]] = {
     **PROBLEM_RESPONSES,
-    403: {"model": Problem, "description": "Authenticated, but not an admin"},
+    403: {"model": Problem, "description": "Authenticated, but not ops or an admin"},
 }
 
 
@@ -33,9 +34,10 @@ ADMIN_ONLY: dict[int | str, dict[str, object]] = {
         "Events that a consumer (`routing`, `notifications`) has not processed: `retrying` "
         "ones are still being published again by the reconciler; `failed` ones gave up (a bug, "
         "bad data, or too many republishes) and wait for an admin's retry. Oldest first. "
-        "Without `status`, every unresolved one. Admin only."
+        "Without `status`, every unresolved one. Ops and admins."
     ),
     responses=ADMIN_ONLY,
+    dependencies=[Requires(Permission.ops_read)],
 )
 async def list_failed_events(
     service: FailedEventServiceDep,
@@ -56,6 +58,7 @@ async def list_failed_events(
         "that was in fact processed changes nothing. 409 when it was resolved already. "
         "Admin only."
     ),
+    dependencies=[Requires(Permission.ops_act)],
     responses={
         **ADMIN_ONLY,
         404: {"model": Problem, "description": "No such failed event"},

@@ -1,0 +1,81 @@
+"""Who may do what: the one authorization policy of the platform.
+
+Every route declares the permission it needs (`Annotated[Principal, Requires(Permission.x)]`);
+this module alone maps permissions to roles. What a caller may *see* of an object it may read is
+the privacy module's business (services/privacy.py). An object the caller may not see at all
+answers 404 (`not_visible`), so ids cannot be probed.
+"""
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Depends
+
+from services.deps import PrincipalDep
+from services.principal import Principal, Role
+from services.problems import ProblemError
+
+R = Role
+
+
+class Permission(enum.StrEnum):
+    complaint_create = "complaint:create"
+    complaint_read = "complaint:read"  # by tracking id; the privacy view decides what is shown
+    own_complaints_read = "complaint:read_own"  # a citizen's "my complaints"
+    reference_read = "reference:read"  # categories, regions, the agency directory
+    account_read_own = "account:read_own"
+    account_register = "account:register"
+    staff_manage = "staff:manage"  # admins any; coordinators in their agency and its offices
+    api_key_manage = "api_key:manage"
+    webhook_manage = "webhook:manage"
+    ops_read = "ops:read"
+    ops_act = "ops:act"
+
+
+EVERYONE = frozenset(Role) - {R.system}
+ACCOUNTS = frozenset({R.citizen, R.admin, R.coordinator, R.liaison})
+
+GRANTS: Mapping[Permission, frozenset[Role]] = {
+    # Staff and agency keys act on complaints through the agency workflow, not by filing them.
+    Permission.complaint_create: frozenset({R.anonymous, R.citizen, R.regional_system, R.admin}),
+    Permission.complaint_read: EVERYONE,
+    Permission.own_complaints_read: frozenset({R.citizen}),
+    Permission.reference_read: EVERYONE,
+    Permission.account_read_own: ACCOUNTS,
+    Permission.account_register: frozenset({R.anonymous}),
+    Permission.staff_manage: frozenset({R.admin, R.coordinator}),
+    Permission.api_key_manage: frozenset({R.admin}),
+    Permission.webhook_manage: frozenset({R.admin}),
+    Permission.ops_read: frozenset({R.admin, R.ops}),
+    Permission.ops_act: frozenset({R.admin}),
+}
+
+
+def allows(principal: Principal, permission: Permission) -> bool:
+    return principal.role in GRANTS[permission]
+
+
+def authorize(principal: Principal, permission: Permission) -> None:
+    """401 for a caller who did not say who they are, 403 for one whose role may not."""
+    if allows(principal, permission):
+        return
+    if principal.role is Role.anonymous:
+        raise ProblemError("unauthenticated", "sign in or send an API key to do this")
+    raise ProblemError("forbidden", f"the role {principal.role} may not do this ({permission})")
+
+
+def not_visible(what: str, ident: object) -> ProblemError:
+    """What a caller gets for an object outside its scope: the same as for one that is not there."""
+    return ProblemError("not_found", f"no {what} {ident}")
+
+
+def Requires(permission: Permission) -> Any:
+    """`principal: Annotated[Principal, Requires(Permission.x)]` in a route's signature."""
+
+    async def dependency(principal: PrincipalDep) -> Principal:
+        authorize(principal, permission)
+        return principal
+
+    dependency.__name__ = f"requires_{permission.name}"
+    return Depends(dependency)
