@@ -7,11 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
 from services.events.catalogue import EventType
-from services.models import Complaint, Event
+from services.models import Agency, Complaint, ComplaintAgency, Event
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -89,3 +90,18 @@ async def add_event(
     session.add(event)
     await session.flush()
     return event
+
+
+async def assign(session: AsyncSession, complaint: Complaint, agency_code: str) -> Agency:
+    """Disposition `complaint` to the seeded agency `agency_code` (e.g. "pemda-11.01")."""
+    agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
+    assert agency is not None, f"no seeded agency {agency_code}"
+    session.add(ComplaintAgency(id=new_id(), complaint_id=complaint.id, agency_id=agency.id))
+    await session.flush()
+    return agency
+
+
+async def agency_id(session: AsyncSession, code: str) -> uuid.UUID:
+    found = await session.scalar(select(Agency.id).where(Agency.code == code))
+    assert found is not None, f"no seeded agency {code}"
+    return found
