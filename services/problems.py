@@ -1,5 +1,8 @@
 """RFC 9457 problem details, in Indonesian or English by Accept-Language."""
 
+import enum
+import json
+import re
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -17,10 +20,34 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://aduan.go.id/problems/"
 log = get_logger(__name__)
 
-# Every problem code there is: a code that is not here fails mypy where it is raised, and
-# tests/services/test_problems.py keeps this list and the catalogue below the same.
-ProblemCode = Literal[
+
+class ProblemCode(enum.StrEnum):
+    """Every problem code there is: the `code` of every problem answer is one of these."""
+
+    bad_request = "bad_request"
+    invalid_encoding = "invalid_encoding"
+    validation_failed = "validation_failed"
+    unauthenticated = "unauthenticated"
+    forbidden = "forbidden"
+    not_found = "not_found"
+    method_not_allowed = "method_not_allowed"
+    conflict = "conflict"
+    illegal_transition = "illegal_transition"
+    idempotency_mismatch = "idempotency_mismatch"
+    payload_too_large = "payload_too_large"
+    unsupported_media_type = "unsupported_media_type"
+    rate_limited = "rate_limited"
+    service_unavailable = "service_unavailable"
+    bad_gateway = "bad_gateway"
+    gateway_timeout = "gateway_timeout"
+    internal_error = "internal_error"
+
+
+# The same codes as string literals, so `ProblemError("not_found")` type-checks and a typo
+# fails mypy where it is raised; tests/services/test_problems.py keeps the two lists equal.
+ProblemCodeName = Literal[
     "bad_request",
+    "invalid_encoding",
     "validation_failed",
     "unauthenticated",
     "forbidden",
@@ -31,37 +58,57 @@ ProblemCode = Literal[
     "idempotency_mismatch",
     "payload_too_large",
     "unsupported_media_type",
+    "rate_limited",
     "service_unavailable",
     "bad_gateway",
     "gateway_timeout",
     "internal_error",
 ]
+AnyProblemCode = ProblemCode | ProblemCodeName
 
 # code -> (status, English title, Indonesian title)
 CATALOGUE: dict[ProblemCode, tuple[int, str, str]] = {
-    "bad_request": (400, "Malformed request", "Permintaan rusak"),
-    "validation_failed": (422, "Request is not valid", "Permintaan tidak valid"),
-    "unauthenticated": (401, "Authentication required", "Autentikasi diperlukan"),
-    "forbidden": (403, "Not allowed", "Tidak diizinkan"),
-    "not_found": (404, "Not found", "Tidak ditemukan"),
-    "method_not_allowed": (405, "Method not allowed", "Metode tidak diizinkan"),
-    "conflict": (409, "Conflict", "Konflik"),
-    "illegal_transition": (409, "Illegal status change", "Perubahan status tidak diizinkan"),
-    "idempotency_mismatch": (
+    ProblemCode.bad_request: (400, "Malformed request", "Permintaan rusak"),
+    ProblemCode.invalid_encoding: (
+        400,
+        "Request body is not valid UTF-8",
+        "Isi permintaan bukan UTF-8 yang valid",
+    ),
+    ProblemCode.validation_failed: (422, "Request is not valid", "Permintaan tidak valid"),
+    ProblemCode.unauthenticated: (401, "Authentication required", "Autentikasi diperlukan"),
+    ProblemCode.forbidden: (403, "Not allowed", "Tidak diizinkan"),
+    ProblemCode.not_found: (404, "Not found", "Tidak ditemukan"),
+    ProblemCode.method_not_allowed: (405, "Method not allowed", "Metode tidak diizinkan"),
+    ProblemCode.conflict: (409, "Conflict", "Konflik"),
+    ProblemCode.illegal_transition: (
+        409,
+        "Illegal status change",
+        "Perubahan status tidak diizinkan",
+    ),
+    ProblemCode.idempotency_mismatch: (
         422,
         "Idempotency-Key reused with a different request",
         "Idempotency-Key dipakai ulang dengan permintaan berbeda",
     ),
-    "payload_too_large": (413, "Request body too large", "Isi permintaan terlalu besar"),
-    "unsupported_media_type": (415, "Unsupported media type", "Jenis media tidak didukung"),
-    "service_unavailable": (503, "Service unavailable", "Layanan tidak tersedia"),
-    "bad_gateway": (502, "Upstream service failed", "Layanan hulu gagal"),
-    "gateway_timeout": (
+    ProblemCode.payload_too_large: (
+        413,
+        "Request body too large",
+        "Isi permintaan terlalu besar",
+    ),
+    ProblemCode.unsupported_media_type: (
+        415,
+        "Unsupported media type",
+        "Jenis media tidak didukung",
+    ),
+    ProblemCode.rate_limited: (429, "Too many requests", "Terlalu banyak permintaan"),
+    ProblemCode.service_unavailable: (503, "Service unavailable", "Layanan tidak tersedia"),
+    ProblemCode.bad_gateway: (502, "Upstream service failed", "Layanan hulu gagal"),
+    ProblemCode.gateway_timeout: (
         504,
         "Upstream service timed out",
         "Layanan hulu tidak merespons tepat waktu",
     ),
-    "internal_error": (500, "Internal error", "Kesalahan internal"),
+    ProblemCode.internal_error: (500, "Internal error", "Kesalahan internal"),
 }
 
 # Field-level messages we raise ourselves, by code.
@@ -136,7 +183,9 @@ class Problem(BaseModel):
     status: int = Field(examples=[422])
     detail: str | None = None
     instance: str | None = None
-    code: str = Field(examples=["validation_failed"])
+    code: ProblemCode = Field(
+        description="Stable machine-readable code: `type` ends with it", examples=["not_found"]
+    )
     request_id: str | None = None
     errors: list[FieldError] = Field(default_factory=list)
 
@@ -144,14 +193,14 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     def __init__(
         self,
-        code: ProblemCode,
+        code: AnyProblemCode,
         detail: str | None = None,
         *,
         errors: list[tuple[str, str]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or code)
-        self.code = code
+        self.code = ProblemCode(code)
         self.detail = detail
         self.field_errors = errors or []  # (pointer, field code)
         self.headers = headers
@@ -170,16 +219,17 @@ def language(request: Request) -> str:
 
 def problem_response(
     request: Request,
-    code: ProblemCode,
+    code: AnyProblemCode,
     *,
     detail: str | None = None,
     errors: list[FieldError] | None = None,
     status: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    code = ProblemCode(code)
     default_status, title_en, title_id = CATALOGUE[code]
     problem = Problem(
-        type=PROBLEM_BASE + code,
+        type=PROBLEM_BASE + code.value,
         title=title_en if language(request) == "en" else title_id,
         status=status or default_status,
         detail=detail,
@@ -189,16 +239,79 @@ def problem_response(
         errors=errors or [],
     )
     return JSONResponse(
-        problem.model_dump(exclude_none=True),
+        problem.model_dump(mode="json", exclude_none=True),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
 
 
+def _escape(token: object) -> str:
+    """One JSON pointer reference token (RFC 6901)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
 def _pointer(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path"} else list(loc)
-    return "/" + "/".join(str(p) for p in parts)
+    parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path"} else list(loc)
+    return "/" + "/".join(_escape(p) for p in parts)
+
+
+# A JSON text as tokens: a string, an unterminated string (the text breaks inside it), a
+# structural character, or a run of anything else (numbers, literals, garbage).
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|".*|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+JSON_POINTER_SCAN_LIMIT = 262_144  # characters; a break further in is reported at the body
+
+
+def json_error_pointer(document: str, position: int) -> str:
+    """The JSON pointer of the member a broken JSON text breaks in, or `/` when it breaks
+    outside any member (between members, before the first, after the end).
+
+    `{"reporter": {"email": }}` points at `/reporter/email`, a text cut off inside the title's
+    value at `/title`, `{"title": "x" "description": "y"}` (a missing comma) at `/`.
+    """
+    if position > JSON_POINTER_SCAN_LIMIT:
+        return "/"
+    # One frame per open container: [is an object, member, state]. The member is the name
+    # (objects) or the index (arrays) of the member being read; the state is "key" (a name is
+    # due), "name" (a name was read), "value" (a value is due or being read) or "after".
+    frames: list[list[Any]] = []
+    scalar_end = -1  # where the last number or literal ended
+    for match in _JSON_TOKEN.finditer(document, 0, position):
+        token = match.group()
+        top = frames[-1] if frames else None
+        if token == "{":
+            frames.append([True, None, "key"])
+        elif token == "[":
+            frames.append([False, 0, "value"])
+        elif token in "}]":
+            if frames:
+                frames.pop()
+            if frames:
+                frames[-1][2] = "after"
+        elif top is None:
+            continue
+        elif token == ":":
+            if top[0] and top[2] == "name":
+                top[2] = "value"
+        elif token == ",":
+            top[1], top[2] = (None, "key") if top[0] else (top[1] + 1, "value")
+        elif token.startswith('"') and (len(token) == 1 or not token.endswith('"')):
+            break  # unterminated: the text breaks inside this string
+        elif token.startswith('"') and top[0] and top[2] == "key":
+            try:
+                top[1] = json.loads(token)
+            except ValueError:
+                top[1] = token[1:-1]
+            top[2] = "name"
+        else:
+            top[2] = "after"
+            scalar_end = -1 if token.startswith('"') else match.end()
+    if frames and scalar_end == position and frames[-1][2] == "after":
+        frames[-1][2] = "value"  # the break is inside a number or literal (`1.`, `tru`)
+    path = [member for _, member, _ in frames[:-1]]
+    if frames and frames[-1][2] in {"name", "value"}:
+        path.append(frames[-1][1])
+    return "/" + "/".join(_escape(p) for p in path if p is not None)
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -220,8 +333,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     lang = language(request)
     errors = [
         FieldError(
-            # A JSON syntax error's location is a character offset, not a field: the body.
-            pointer="/" if e.get("type") == "json_invalid" else _pointer(tuple(e.get("loc", ()))),
+            pointer=_error_pointer(e, exc.body),
             code=e.get("type", "invalid"),
             message=validation_message(e, lang),
         )
@@ -230,23 +342,43 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, "validation_failed", errors=errors)
 
 
+def _error_pointer(error: dict[str, Any], body: Any) -> str:
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
+        # A syntax error in the body: FastAPI's location is a character offset, not a field.
+        if isinstance(loc[1], int) and isinstance(body, str):
+            return json_error_pointer(body, loc[1])
+        return "/"
+    return _pointer(loc)
+
+
 _STATUS_CODES: dict[int, ProblemCode] = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    503: "service_unavailable",
+    400: ProblemCode.bad_request,
+    401: ProblemCode.unauthenticated,
+    403: ProblemCode.forbidden,
+    404: ProblemCode.not_found,
+    405: ProblemCode.method_not_allowed,
+    409: ProblemCode.conflict,
+    413: ProblemCode.payload_too_large,
+    415: ProblemCode.unsupported_media_type,
+    429: ProblemCode.rate_limited,
+    503: ProblemCode.service_unavailable,
 }
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code: ProblemCode = _STATUS_CODES.get(
-        exc.status_code, "internal_error" if exc.status_code >= 500 else "bad_request"
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's "There was an error parsing the body" for a body that is not UTF-8.
+        reason = exc.__cause__
+        return problem_response(
+            request,
+            ProblemCode.invalid_encoding,
+            detail=f"the body is not valid UTF-8 (byte {reason.start}): send JSON in UTF-8",
+        )
+    code = _STATUS_CODES.get(
+        exc.status_code,
+        ProblemCode.internal_error if exc.status_code >= 500 else ProblemCode.bad_request,
     )
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem_response(
