@@ -3,11 +3,20 @@
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from intake.schemas import CategoryOut, ComplaintCreate, ComplaintOut
+from intake.schemas import (
+    CategoryOut,
+    ComplaintCreate,
+    ComplaintCreated,
+    ComplaintOut,
+    ComplaintSummary,
+)
 from intake.service import ComplaintService
-from services.deps import PrincipalDep, SessionDep
+from services.deps import SessionDep
+from services.pagination import Page
+from services.policy import Permission, Requires
+from services.principal import Principal
 from services.problems import PROBLEM_RESPONSES, Problem, language
 
 router = APIRouter(prefix="/api/v1")
@@ -19,6 +28,14 @@ async def get_complaint_service(session: SessionDep) -> ComplaintService:
 
 
 ComplaintServiceDep = Annotated[ComplaintService, Depends(get_complaint_service)]
+ReporterTokenHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Reporter-Token",
+        max_length=128,
+        description="The `reporter_token` of the create answer: see the complaint as its reporter",
+    ),
+]
 TRACKING_ID = Path(
     description="The tracking id given when the complaint was filed", examples=["ADN-7K3QX9P2"]
 )
@@ -28,7 +45,7 @@ TRACKING_ID = Path(
     "/complaints",
     tags=["complaints"],
     status_code=201,
-    response_model=ComplaintOut,
+    response_model=ComplaintCreated,
     summary="File a complaint",
     description=(
         "Files a complaint (pengaduan), aspiration (aspirasi) or information request "
@@ -36,7 +53,9 @@ TRACKING_ID = Path(
         "to the responsible agency follow asynchronously and show up in the timeline. Send an "
         "`Idempotency-Key` so a retried request files the complaint only once: the same key "
         "with the same body replays the first answer (`Idempotent-Replayed: true`); with a "
-        "different body it is refused with 422."
+        "different body it is refused with 422. The answer carries, once, a `reporter_token`: "
+        "whoever holds it sees and acts on the complaint as its reporter. A regional system's "
+        "key files complaints only in its own regions."
     ),
     responses={
         **PROBLEM_RESPONSES,
@@ -45,7 +64,7 @@ TRACKING_ID = Path(
 )
 async def create_complaint(
     payload: ComplaintCreate,
-    principal: PrincipalDep,
+    principal: Annotated[Principal, Requires(Permission.complaint_create)],
     service: ComplaintServiceDep,
     idempotency_key: Annotated[
         str | None,
@@ -69,14 +88,41 @@ async def create_complaint(
     tags=["complaints"],
     response_model=ComplaintOut,
     summary="Track a complaint",
-    description="Status, responsible agencies and the full timeline of a complaint. "
-    "The reporter's contact details are never shown.",
+    description=(
+        "Status, responsible agencies and the full timeline of a complaint, as the privacy "
+        "rules let you see it: a confidential complaint's content (title, description, address, "
+        "coordinates) only for its reporter (account or `X-Reporter-Token`), the assigned "
+        "agencies and admins; the reporter's name for the reporter, admins and, unless the "
+        "complaint is anonymous, the assigned agencies; contact details only for the reporter "
+        "and admins. `redacted` names what was withheld."
+    ),
     responses={404: {"model": Problem, "description": "Unknown tracking id"}},
 )
 async def get_complaint(
-    tracking_id: Annotated[str, TRACKING_ID], service: ComplaintServiceDep
-) -> ComplaintOut:
-    return await service.get(tracking_id.upper())
+    tracking_id: Annotated[str, TRACKING_ID],
+    principal: Annotated[Principal, Requires(Permission.complaint_read)],
+    service: ComplaintServiceDep,
+    reporter_token: ReporterTokenHeader = None,
+) -> Any:
+    body = await service.get(principal, tracking_id.upper(), reporter_token)
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+@router.get(
+    "/me/complaints",
+    tags=["me"],
+    response_model=Page[ComplaintSummary],
+    summary="My complaints",
+    description="The complaints you filed while signed in as a citizen, newest first.",
+    responses=PROBLEM_RESPONSES,
+)
+async def my_complaints(
+    principal: Annotated[Principal, Requires(Permission.own_complaints_read)],
+    service: ComplaintServiceDep,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[ComplaintSummary]:
+    return await service.mine(principal, cursor, limit)
 
 
 @router.get(
@@ -86,5 +132,9 @@ async def get_complaint(
     summary="List complaint categories",
     description="Active categories, named in Indonesian or English by Accept-Language.",
 )
-async def list_categories(request: Request, service: ComplaintServiceDep) -> list[CategoryOut]:
+async def list_categories(
+    request: Request,
+    service: ComplaintServiceDep,
+    _: Annotated[Principal, Requires(Permission.reference_read)],
+) -> list[CategoryOut]:
     return await service.categories(language(request))

@@ -65,6 +65,23 @@ class ComplaintRepository:
             .options(selectinload(Complaint.assignments).joinedload(ComplaintAgency.agency))
         )
 
+    async def by_id(self, complaint_id: uuid.UUID) -> Complaint | None:
+        return await self.session.scalar(
+            select(Complaint)
+            .where(Complaint.id == complaint_id)
+            .options(selectinload(Complaint.assignments).joinedload(ComplaintAgency.agency))
+        )
+
+    async def by_reporter_account(
+        self, account_id: uuid.UUID, before_id: uuid.UUID | None, limit: int
+    ) -> list[Complaint]:
+        """Newest first (ids are UUIDv7, so time-ordered), `before_id` exclusive."""
+        query = select(Complaint).where(Complaint.reporter_account_id == account_id)
+        if before_id is not None:
+            query = query.where(Complaint.id < before_id)
+        rows = await self.session.scalars(query.order_by(Complaint.id.desc()).limit(limit))
+        return list(rows)
+
     async def timeline(self, complaint_id: uuid.UUID) -> list[Event]:
         rows = await self.session.scalars(
             select(Event).where(Event.complaint_id == complaint_id).order_by(Event.id)
@@ -85,6 +102,10 @@ class IdempotencyRepository:
 
     async def get(self, principal: str, key: str) -> IdempotencyRecord | None:
         return await self.session.get(IdempotencyRecord, (principal, key))
+
+    async def delete(self, record: IdempotencyRecord) -> None:
+        await self.session.delete(record)
+        await self.session.flush()
 
     async def add(self, record: IdempotencyRecord) -> None:
         self.session.add(record)

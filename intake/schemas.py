@@ -89,13 +89,22 @@ class TimelineEntry(BaseModel):
     reason: str | None = None
 
 
+class ReporterOut(BaseModel):
+    """Who reported. Shown to the reporter and admins; the assigned agency sees the name only,
+    and not even that when the complaint is anonymous."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
 class ComplaintOut(BaseModel):
     tracking_id: str = Field(examples=["ADN-7K3QX9P2"])
     status: Status
     status_label: str = Field(examples=["Terdisposisi"])
     report_type: ReportType
-    title: str
-    description: str
+    title: str | None = Field(description="null when confidential and you are not entitled")
+    description: str | None = Field(description="null when confidential and you are not entitled")
     category: str
     region_code: str
     region_name: str
@@ -106,8 +115,39 @@ class ComplaintOut(BaseModel):
     anonymous: bool
     confidential: bool
     escalation_level: int
+    reporter: ReporterOut | None = Field(
+        default=None, description="Only for the reporter, admins and (name only) the agency"
+    )
+    redacted: list[str] = Field(
+        default_factory=list,
+        description="Fields withheld from you by the privacy rules (confidential content, the "
+        "reporter's identity or contact details)",
+        examples=[["title", "description", "address"]],
+    )
     agencies: list[AssignedAgency]
     timeline: list[TimelineEntry]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ComplaintCreated(ComplaintOut):
+    reporter_token: str = Field(
+        description="Shown once: send it as `X-Reporter-Token` to see and act on this complaint "
+        "as its reporter without an account. Only its hash is kept.",
+        examples=["rpt_Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1"],
+    )
+
+
+class ComplaintSummary(BaseModel):
+    """A line in the reporter's own list."""
+
+    tracking_id: str = Field(examples=["ADN-7K3QX9P2"])
+    status: Status
+    status_label: str = Field(examples=["Terdisposisi"])
+    report_type: ReportType
+    title: str
+    category: str
+    region_code: str
     created_at: datetime
     updated_at: datetime
 

@@ -4,7 +4,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,8 @@ from intake.schemas import (
     CategoryOut,
     ComplaintCreate,
     ComplaintOut,
+    ComplaintSummary,
+    ReporterOut,
     ReportType,
     TimelineEntry,
 )
@@ -26,11 +28,22 @@ from services.domain.lifecycle import STATUS_LABELS, Status
 from services.events.catalogue import EventType
 from services.events.outbox import record_event
 from services.models import Complaint, Event, IdempotencyRecord
-from services.principal import Principal
+from services.pagination import Page, decode_cursor, encode_cursor
+from services.policy import not_visible
+from services.principal import Principal, Role
+from services.privacy import Audience, ComplaintFacts, audience_for, hash_reporter_token, redact
 from services.problems import ProblemError
 
 # Crockford base32 without I, L, O, U: easy to read out over the phone.
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+# A retry comes within minutes; a day covers a phone that was offline overnight.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def new_reporter_token() -> str:
+    return "rpt_" + secrets.token_urlsafe(32)
 
 
 def new_tracking_id() -> str:
@@ -83,17 +96,28 @@ class ComplaintService:
         self, principal: Principal, payload: ComplaintCreate, idempotency_key: str | None
     ) -> tuple[dict[str, Any], bool]:
         """Store a complaint and its `complaint.submitted` event. Returns (body, replayed)."""
+        if principal.role is Role.regional_system and not principal.covers_region(
+            payload.region_code
+        ):
+            raise ProblemError(
+                "forbidden",
+                f"this key files complaints only in {', '.join(principal.region_codes)}",
+            )
         fingerprint = request_fingerprint(payload)
         if idempotency_key:
             await self.idempotency.lock(principal.key, idempotency_key)
             previous = await self.idempotency.get(principal.key, idempotency_key)
+            if previous is not None and previous.created_at < datetime.now(UTC) - IDEMPOTENCY_TTL:
+                await self.idempotency.delete(previous)
+                previous = None
             if previous is not None:
                 if previous.request_hash != fingerprint:
                     raise ProblemError("idempotency_mismatch")
-                return previous.response_body, True
+                return await self._replay(previous), True
 
         region_name = await self._validate(payload)
         reporter = payload.reporter
+        reporter_token = new_reporter_token()
         now = datetime.now(UTC)
         complaint = Complaint(
             id=uuid.UUID(str(uuid7())),
@@ -110,6 +134,12 @@ class ComplaintService:
             reporter_name=reporter.name if reporter else None,
             reporter_email=str(reporter.email) if reporter and reporter.email else None,
             reporter_phone=reporter.phone if reporter else None,
+            reporter_account_id=(
+                uuid.UUID(principal.subject)
+                if principal.role is Role.citizen and principal.subject
+                else None
+            ),
+            reporter_token_hash=hash_reporter_token(reporter_token),
             anonymous=payload.anonymous,
             confidential=payload.confidential,
             submitted_by=principal.key,
@@ -127,9 +157,12 @@ class ComplaintService:
             complaint_id=complaint.id,
             data=complaint_data(complaint, agencies=[]),
         )
-        # The answer is built from what was just written, not read back.
-        body = complaint_out(complaint, region_name, [event]).model_dump(mode="json")
+        # The answer is built from what was just written, not read back: the reporter's view.
+        body = complaint_view(complaint, region_name, [event], Audience.reporter)
+        body["reporter_token"] = reporter_token
         if idempotency_key:
+            # What a replay needs, not the answer itself: no personal data is kept here.
+            replay = {"complaint_id": str(complaint.id), "reporter_token": reporter_token}
             try:
                 await self.idempotency.add(
                     IdempotencyRecord(
@@ -137,7 +170,7 @@ class ComplaintService:
                         key=idempotency_key,
                         request_hash=fingerprint,
                         status_code=201,
-                        response_body=body,
+                        response_body=replay,
                     )
                 )
             except IntegrityError as exc:
@@ -148,13 +181,58 @@ class ComplaintService:
             await self.complaints.flush()
         return body, False
 
-    async def get(self, tracking_id: str) -> ComplaintOut:
-        complaint = await self.complaints.by_tracking_id(tracking_id)
-        if complaint is None:
-            raise ProblemError("not_found", f"no complaint with tracking id {tracking_id}")
+    async def _replay(self, record: IdempotencyRecord) -> dict[str, Any]:
+        complaint = await self.complaints.by_id(uuid.UUID(record.response_body["complaint_id"]))
+        if complaint is None:  # pragma: no cover - complaints are never deleted
+            raise ProblemError("not_found", "the complaint of this Idempotency-Key is gone")
         region_name = await self.reference.region_name(complaint.region_code)
         events = await self.complaints.timeline(complaint.id)
-        return complaint_out(complaint, region_name or complaint.region_code, events)
+        body = complaint_view(
+            complaint, region_name or complaint.region_code, events, Audience.reporter
+        )
+        body["reporter_token"] = record.response_body["reporter_token"]
+        return body
+
+    async def get(
+        self, principal: Principal, tracking_id: str, reporter_token: str | None
+    ) -> dict[str, Any]:
+        complaint = await self.complaints.by_tracking_id(tracking_id)
+        if complaint is None:
+            raise not_visible("complaint with tracking id", tracking_id)
+        audience = audience_for(principal, facts(complaint), reporter_token)
+        region_name = await self.reference.region_name(complaint.region_code)
+        events = await self.complaints.timeline(complaint.id)
+        return complaint_view(complaint, region_name or complaint.region_code, events, audience)
+
+    async def mine(
+        self, principal: Principal, cursor: str | None, limit: int
+    ) -> Page[ComplaintSummary]:
+        """The complaints a citizen filed with their account, newest first."""
+        assert principal.subject is not None  # the policy admits citizens only
+        after = decode_cursor(cursor)
+        try:
+            before_id = uuid.UUID(after) if after else None
+        except ValueError as exc:
+            raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc
+        rows = await self.complaints.by_reporter_account(
+            uuid.UUID(principal.subject), before_id, limit + 1
+        )
+        items = [
+            ComplaintSummary(
+                tracking_id=c.tracking_id,
+                status=Status(c.status),
+                status_label=STATUS_LABELS[Status(c.status)],
+                report_type=ReportType(c.report_type),
+                title=c.title,
+                category=c.category_code,
+                region_code=c.region_code,
+                created_at=c.created_at,
+                updated_at=c.updated_at,
+            )
+            for c in rows[:limit]
+        ]
+        next_cursor = encode_cursor(str(rows[limit - 1].id)) if len(rows) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
 
     async def categories(self, language: str) -> list[CategoryOut]:
         return [
@@ -163,8 +241,25 @@ class ComplaintService:
         ]
 
 
-def complaint_out(complaint: Complaint, region_name: str, events: list[Event]) -> ComplaintOut:
-    return ComplaintOut(
+def facts(complaint: Complaint) -> ComplaintFacts:
+    return ComplaintFacts(
+        anonymous=complaint.anonymous,
+        confidential=complaint.confidential,
+        region_code=complaint.region_code,
+        agency_ids=[a.agency_id for a in complaint.assignments if a.active],
+        reporter_account_id=complaint.reporter_account_id,
+        reporter_token_hash=complaint.reporter_token_hash,
+    )
+
+
+def complaint_view(
+    complaint: Complaint, region_name: str, events: list[Event], audience: Audience
+) -> dict[str, Any]:
+    """The complaint as `audience` may see it (JSON-ready)."""
+    has_reporter = any(
+        (complaint.reporter_name, complaint.reporter_email, complaint.reporter_phone)
+    )
+    view = ComplaintOut(
         tracking_id=complaint.tracking_id,
         status=Status(complaint.status),
         status_label=STATUS_LABELS[Status(complaint.status)],
@@ -181,6 +276,13 @@ def complaint_out(complaint: Complaint, region_name: str, events: list[Event]) -
         anonymous=complaint.anonymous,
         confidential=complaint.confidential,
         escalation_level=complaint.escalation_level,
+        reporter=ReporterOut(
+            name=complaint.reporter_name,
+            email=complaint.reporter_email,
+            phone=complaint.reporter_phone,
+        )
+        if has_reporter
+        else None,
         agencies=[
             AssignedAgency(
                 id=a.agency.id,
@@ -195,4 +297,7 @@ def complaint_out(complaint: Complaint, region_name: str, events: list[Event]) -
         timeline=[timeline_entry(e) for e in events],
         created_at=complaint.created_at,
         updated_at=complaint.updated_at,
+    ).model_dump(mode="json")
+    return redact(
+        view, audience, anonymous=complaint.anonymous, confidential=complaint.confidential
     )

@@ -12,6 +12,7 @@ from services.events.catalogue import EventType
 from services.events.outbox import record_event
 from services.models import Complaint, Event
 from services.principal import Principal
+from services.privacy import WEBHOOK_AUDIENCE, shows_content
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ def complaint_data(
 ) -> dict[str, Any]:
     """The complaint as events (and so webhooks) carry it: never the reporter's contact."""
     status = Status(complaint.status)
+    content = shows_content(WEBHOOK_AUDIENCE, complaint.confidential)
     if agencies is None:
         agencies = active_agencies(complaint)
     return {
@@ -46,9 +48,9 @@ def complaint_data(
         "report_type": complaint.report_type,
         "category": complaint.category_code,
         "region_code": complaint.region_code,
-        "title": complaint.title,
-        # Confidential content stays inside the platform.
-        "description": None if complaint.confidential else complaint.description,
+        # Events are what webhooks carry: the receivers' view of confidential content.
+        "title": complaint.title if content else None,
+        "description": complaint.description if content else None,
         "anonymous": complaint.anonymous,
         "confidential": complaint.confidential,
         "escalation_level": complaint.escalation_level,

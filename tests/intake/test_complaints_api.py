@@ -1,5 +1,6 @@
 """The citizen API of intake, in-process, against the real database (rolled back per test)."""
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,7 +16,7 @@ from services.principal import Principal, PrincipalKind, Role
 from services.runtime import Runtime
 from tests.conftest import complaint_payload, service_client
 
-CITIZEN = Principal(kind=PrincipalKind.user, role=Role.citizen, subject="c-1")
+CITIZEN = Principal(kind=PrincipalKind.user, role=Role.citizen, subject=str(uuid.uuid4()))
 
 
 @pytest.fixture
@@ -41,7 +42,9 @@ async def test_filing_stores_complaint_and_submitted_event(
     assert body["region_name"] == "Bakongan"
     assert response.headers["location"] == f"/api/v1/complaints/{body['tracking_id']}"
     assert [e["type"] for e in body["timeline"]] == ["complaint.submitted"]
-    assert "reporter" not in body and "siti@example.id" not in response.text
+    # The filer is the reporter: their own details come back, with the token shown once.
+    assert body["reporter"]["email"] == "siti@example.id"
+    assert body["reporter_token"].startswith("rpt_")
 
     stored = await session.scalar(
         select(Complaint).where(Complaint.tracking_id == body["tracking_id"])
@@ -51,6 +54,8 @@ async def test_filing_stores_complaint_and_submitted_event(
     assert event is not None and event.type == "complaint.submitted"
     assert event.data["tracking_id"] == body["tracking_id"]
     assert "siti@example.id" not in str(event.data)
+    assert body["reporter_token"] not in str(event.data)
+    assert stored.reporter_token_hash != body["reporter_token"]
 
 
 async def test_get_returns_what_was_filed(client: httpx.AsyncClient) -> None:
@@ -61,6 +66,9 @@ async def test_get_returns_what_was_filed(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json()["title"] == "Jalan berlubang di depan Pasar Bakongan"
     assert response.json()["timeline"][0]["actor"] == "anonymous"
+    # A stranger sees a public complaint, never who filed it.
+    assert response.json()["reporter"] is None
+    assert "siti@example.id" not in response.text
 
 
 async def test_unknown_tracking_id_is_problem_404(client: httpx.AsyncClient) -> None:
