@@ -92,6 +92,24 @@ class Settings(BaseSettings):
         default=30.0, description="How much longer than the HTTP timeout a delivery's lease lasts"
     )
 
+    # Accounts and credentials (the gateway). Every key of jwt_keys verifies access tokens, the
+    # active one signs new ones: add a key, make it active, drop the old one after a token TTL.
+    jwt_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Access-token signing keys by key id, JSON {"kid": "secret"} (HS256, '
+        "≥ 32 characters each)",
+    )
+    jwt_active_kid: str | None = Field(
+        default=None, description="Key id that signs new access tokens; unset = the only key"
+    )
+    access_token_ttl_seconds: int = Field(default=900, description="Lifetime of an access token")
+    refresh_token_ttl_seconds: int = Field(
+        default=2_592_000, description="Lifetime of a refresh token (each use issues a new one)"
+    )
+    admin_totp_required: bool = Field(
+        default=False, description="National admins must use a TOTP second factor to sign in"
+    )
+
     max_body_bytes: int = 1_048_576
     proxy_timeout_seconds: float = 30.0
     log_level: str = "INFO"

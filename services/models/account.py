@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ForeignKey, String, text
+from sqlalchemy import ARRAY, BigInteger, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, TimestampMixin
@@ -25,6 +25,11 @@ class Account(TimestampMixin, Base):
         ForeignKey("agencies.id"), index=True, default=None
     )
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A secret without this is a pending enrolment: the second factor is on once a code of the
+    # secret was checked.
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The time step of the last accepted code: each code is accepted once (RFC 6238 §5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str | None] = mapped_column(String(128), default=None)
 
