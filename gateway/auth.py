@@ -1,7 +1,9 @@
 """Who is calling: a chain of authenticators turns the Authorization header into a Principal.
 
-Only the admin API key exists today; citizen JWTs and agency API keys become further
-authenticators in the chain, so the proxy never changes when a credential kind is added.
+In order: the bootstrap admin key (ADUAN_ADMIN_API_KEY), API keys (`adn_…`), access tokens of
+accounts (JWTs: three dot-separated parts). Each authenticator either claims the credentials or
+passes; credentials nobody claims, or that the claiming one refuses, are 401, never anonymous.
+The proxy and the gateway's own routes (gateway/deps.py) share the chain.
 """
 
 import hmac
@@ -9,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.principal import ANONYMOUS, BOOTSTRAP_ADMIN, Principal
+from gateway.accounts.runtime import AccountsRuntime
+from gateway.accounts.tokens import API_KEY_PREFIX, InvalidToken, parse_api_key, sha256_hex
+from services.principal import ANONYMOUS, BOOTSTRAP_ADMIN, Principal, PrincipalKind, Role
 from services.settings import Settings
 
 
@@ -43,6 +47,59 @@ class AdminKeyAuthenticator:
         )
 
 
+class ApiKeyAuthenticator:
+    """`Bearer adn_<prefix>_<secret>`: the prefix finds the key, its secret's hash proves it."""
+
+    def __init__(self, accounts: AccountsRuntime) -> None:
+        self.accounts = accounts
+
+    async def authenticate(self, credentials: Credentials) -> Principal | None:
+        if credentials.scheme != "bearer" or not credentials.token.startswith(API_KEY_PREFIX):
+            return None
+        parsed = parse_api_key(credentials.token)
+        if parsed is None:
+            raise Unauthenticated("malformed API key")
+        prefix, secret = parsed
+        key = await self.accounts.api_key(prefix)
+        if (
+            key is None
+            or not hmac.compare_digest(key.secret_hash, sha256_hex(secret))
+            or key.revoked
+        ):
+            raise Unauthenticated("unknown or revoked API key")
+        await self.accounts.record_key_use(key.id)
+        return Principal(
+            kind=PrincipalKind.api_key,
+            role=Role(key.role),
+            subject=str(key.id),
+            agency_id=key.agency_id,
+            agency_ids=await self.accounts.agency_scope(key.agency_id),
+            region_codes=key.region_codes,
+        )
+
+
+class AccessTokenAuthenticator:
+    """`Bearer <JWT>` issued by POST /api/v1/auth/token (gateway/accounts/tokens.py)."""
+
+    def __init__(self, accounts: AccountsRuntime) -> None:
+        self.accounts = accounts
+
+    async def authenticate(self, credentials: Credentials) -> Principal | None:
+        if credentials.scheme != "bearer" or credentials.token.count(".") != 2:
+            return None
+        try:
+            claims = self.accounts.tokens.verify(credentials.token)
+        except InvalidToken as exc:
+            raise Unauthenticated(str(exc)) from exc
+        return Principal(
+            kind=PrincipalKind.user,
+            role=claims.role,
+            subject=str(claims.subject),
+            agency_id=claims.agency_id,
+            agency_ids=await self.accounts.agency_scope(claims.agency_id),
+        )
+
+
 class AuthenticatorChain:
     def __init__(self, authenticators: Sequence[Authenticator]) -> None:
         self.authenticators = tuple(authenticators)
@@ -70,8 +127,14 @@ def parse_authorization(value: str) -> Credentials:
     return Credentials(scheme=scheme.lower(), token=token)
 
 
-def build_authenticator(settings: Settings) -> AuthenticatorChain:
+def build_authenticator(
+    settings: Settings, accounts: AccountsRuntime | None = None
+) -> AuthenticatorChain:
+    """Without `accounts` (a gateway with no database) only the bootstrap key is known."""
     authenticators: list[Authenticator] = []
     if settings.admin_api_key is not None and settings.admin_api_key.get_secret_value():
         authenticators.append(AdminKeyAuthenticator(settings.admin_api_key.get_secret_value()))
+    if accounts is not None:
+        authenticators.append(ApiKeyAuthenticator(accounts))
+        authenticators.append(AccessTokenAuthenticator(accounts))
     return AuthenticatorChain(authenticators)

@@ -7,10 +7,16 @@ from fastapi import FastAPI
 
 from gateway import docs, health, proxy
 from gateway.access import AccessLogMiddleware
+from gateway.accounts import api as accounts_api
+from gateway.accounts import keys_api, staff_api
+from gateway.accounts.runtime import AccountsRuntime
 from gateway.auth import build_authenticator
+from gateway.deps import authenticated_principal
 from gateway.openapi import DESCRIPTION, SYSTEM_GATEWAY, TITLE, OpenAPICache
 from gateway.state import GatewayState
 from gateway.upstreams import create_clients, create_proxy_sessions
+from services.db import SessionMaker, create_engine, create_sessionmaker
+from services.deps import get_principal
 from services.identity import sign_identity
 from services.logging import configure_logging
 from services.middleware import MetricsMiddleware, RequestContextMiddleware
@@ -19,7 +25,10 @@ from services.queue import create_arq_redis
 from services.settings import Settings, get_settings
 
 
-def create_gateway_app(settings: Settings | None = None) -> FastAPI:
+def create_gateway_app(
+    settings: Settings | None = None, *, sessionmaker: SessionMaker | None = None
+) -> FastAPI:
+    """`sessionmaker`: tests pass one bound to their rolled-back connection."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
@@ -29,15 +38,20 @@ def create_gateway_app(settings: Settings | None = None) -> FastAPI:
             raise RuntimeError("ADUAN_INTERNAL_SECRET must be set (aduan run generates one)")
         secret = settings.internal_secret.get_secret_value()
         clients = create_clients(settings)
+        engine = create_engine(settings) if settings.database_url and not sessionmaker else None
+        maker = sessionmaker or (create_sessionmaker(engine) if engine else None)
+        accounts = AccountsRuntime(settings, maker) if maker is not None else None
         app.state.gateway = GatewayState(
             settings=settings,
             clients=clients,
             proxies=create_proxy_sessions(settings),
-            authenticator=build_authenticator(settings),
+            authenticator=build_authenticator(settings, accounts),
             openapi=OpenAPICache(
                 app.openapi, clients, lambda: sign_identity(SYSTEM_GATEWAY, secret)
             ),
             redis=create_arq_redis(settings) if settings.redis_url else None,
+            engine=engine,
+            accounts=accounts,
         )
         try:
             yield
@@ -58,6 +72,16 @@ def create_gateway_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(docs.router)
     docs.mount_swagger_assets(app)
+    # The gateway's own routes, before the proxy's catch-all; their principal comes from the
+    # authenticator chain, not from an identity header (gateway/deps.py).
+    for router in (
+        accounts_api.auth_router,
+        accounts_api.me_router,
+        staff_api.router,
+        keys_api.router,
+    ):
+        app.include_router(router)
+    app.dependency_overrides[get_principal] = authenticated_principal
     app.include_router(proxy.router)
     # Added last = outermost. No InternalIdentityMiddleware: the gateway is where identity starts.
     app.add_middleware(MetricsMiddleware, service="gateway")

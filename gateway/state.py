@@ -7,7 +7,9 @@ import aiohttp
 import httpx
 from arq.connections import ArqRedis
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.accounts.runtime import AccountsRuntime
 from gateway.auth import AuthenticatorChain
 from gateway.openapi import OpenAPICache
 from services.identity import sign_identity
@@ -23,6 +25,9 @@ class GatewayState:
     authenticator: AuthenticatorChain
     openapi: OpenAPICache
     redis: ArqRedis | None  # None when ADUAN_REDIS_URL is unset: /readyz then reports it
+    # Accounts, tokens and API keys; None without ADUAN_DATABASE_URL (only the bootstrap key).
+    engine: AsyncEngine | None = None
+    accounts: AccountsRuntime | None = None
 
     def identity_header(self, principal: Principal) -> str:
         secret = self.settings.internal_secret
@@ -36,6 +41,8 @@ class GatewayState:
             await session.close()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.engine is not None:
+            await self.engine.dispose()
 
 
 async def get_state(request: Request) -> GatewayState:

@@ -14,6 +14,7 @@ SERVICES = ("intake", "routing", "notifications")
 # Public path prefix -> owning service. Matching is by whole path segments.
 ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/complaints", "intake"),
+    ("/api/v1/me/complaints", "intake"),  # the rest of /api/v1/me is the gateway's own
     ("/api/v1/categories", "intake"),
     ("/api/v1/regions", "intake"),
     ("/open311", "intake"),

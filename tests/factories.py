@@ -2,19 +2,27 @@
 code to set up their world. Each factory adds to the session it is given and flushes; the
 caller commits (or the test's transaction is rolled back)."""
 
+import base64
+import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
 from services.events.catalogue import EventType
-from services.models import Agency, Complaint, ComplaintAgency, Event
+from services.models import Account, Agency, ApiKey, Complaint, ComplaintAgency, Event
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PASSWORD = "rahasia-sekali-123"
+# argon2id as the gateway stores it, with cheap parameters: the gateway verifies any parameters
+# (and upgrades the hash at the first sign-in).
+_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
 def new_id() -> uuid.UUID:
@@ -105,3 +113,59 @@ async def agency_id(session: AsyncSession, code: str) -> uuid.UUID:
     found = await session.scalar(select(Agency.id).where(Agency.code == code))
     assert found is not None, f"no seeded agency {code}"
     return found
+
+
+async def add_account(
+    session: AsyncSession,
+    *,
+    role: str = "citizen",
+    agency_id: uuid.UUID | None = None,
+    email: str | None = None,
+    password: str = PASSWORD,
+    totp_secret: str | None = None,
+    name: str = "Siti Rahmawati",
+    active: bool = True,
+) -> Account:
+    """An account that signs in with `password`; with `totp_secret`, its second factor is on."""
+    account = Account(
+        id=new_id(),
+        role=role,
+        name=name,
+        email=(email or f"{role}-{secrets.token_hex(4)}@example.id").lower(),
+        phone="+6281234567890",
+        password_hash=_HASHER.hash(password),
+        agency_id=agency_id,
+        totp_secret=totp_secret,
+        totp_enabled_at=datetime.now(UTC) if totp_secret else None,
+        active=active,
+        created_by="test",
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def add_api_key(
+    session: AsyncSession,
+    *,
+    role: str,
+    agency_id: uuid.UUID | None = None,
+    region_codes: Sequence[str] = (),
+    name: str = "test system",
+) -> tuple[ApiKey, str]:
+    """An API key row and the whole key to send (`Authorization: Bearer adn_…`)."""
+    prefix = base64.b32encode(secrets.token_bytes(5)).decode().lower()
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=new_id(),
+        prefix=prefix,
+        secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+        name=name,
+        role=role,
+        agency_id=agency_id,
+        region_codes=list(region_codes),
+        created_by="test",
+    )
+    session.add(key)
+    await session.flush()
+    return key, f"adn_{prefix}_{secret}"

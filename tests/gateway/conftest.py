@@ -8,7 +8,7 @@ import asyncio
 import enum
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +19,14 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.main import create_gateway_app
 from services.app import create_service_app
+from services.db import SessionMaker
+from services.models import Account
 from services.settings import Settings
+from tests.factories import PASSWORD, add_account
 
 INTERNAL_SECRET = "gateway-tests-internal-secret"
 ADMIN_KEY = "gateway-tests-admin-key"
@@ -277,3 +281,86 @@ async def broken_gateway(upstreams: Upstreams, redis_url: str) -> AsyncIterator[
     )
     async with running_gateway(settings) as client:
         yield client
+
+
+# --- accounts: gateways with the accounts database ---------------------------------------------
+# The gateway's sessions run on the test's rolled-back connection (the `sessionmaker` fixture),
+# so what a test signs up or creates disappears with it.
+
+JWT_KID = "test-2026"
+JWT_KEYS = {JWT_KID: "accounts-tests-access-token-key-0123456789"}
+
+
+def accounts_settings(upstreams: Upstreams, redis_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "redis_url": redis_url,
+        "intake_url": upstreams.intake.url,
+        "routing_url": upstreams.routing.url,
+        "notifications_url": upstreams.notifications.url,
+        "jwt_keys": JWT_KEYS,
+    }
+    values.update(overrides)
+    return make_settings(**values)
+
+
+@asynccontextmanager
+async def running_accounts_gateway(
+    settings: Settings, sessionmaker: SessionMaker
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_gateway_app(settings, sessionmaker=sessionmaker)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def accounts_gateway(
+    upstreams: Upstreams, redis_url: str, sessionmaker: SessionMaker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Every service up, and accounts, tokens and API keys on the test's database connection."""
+    async with running_accounts_gateway(
+        accounts_settings(upstreams, redis_url), sessionmaker
+    ) as client:
+        yield client
+
+
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, otp: str | None = None
+) -> httpx.Response:
+    """POST /api/v1/auth/token, the OAuth2 password grant."""
+    form = {"grant_type": "password", "username": email, "password": password}
+    if otp is not None:
+        form["otp"] = otp
+    return await client.post("/api/v1/auth/token", data=form)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class SignedIn:
+    account: Account
+    tokens: dict[str, Any]  # the token endpoint's answer
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.tokens["access_token"])
+
+
+SignInAs = Callable[..., Awaitable[SignedIn]]
+
+
+@pytest.fixture
+def sign_in_as(accounts_gateway: httpx.AsyncClient, session: AsyncSession) -> SignInAs:
+    """`await sign_in_as(role="coordinator", agency_id=...)`: a new account (tests/factories.py
+    add_account) signed in through the real token endpoint of `accounts_gateway`."""
+
+    async def signed_in(**account: Any) -> SignedIn:
+        row = await add_account(session, **account)
+        response = await sign_in(accounts_gateway, row.email)
+        assert response.status_code == 200, response.text
+        return SignedIn(row, response.json())
+
+    return signed_in

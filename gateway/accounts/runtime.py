@@ -1,0 +1,98 @@
+"""What the gateway keeps for accounts and credentials while it runs: the database, the access
+token keys, and two short caches that spare the database a read per request.
+
+- An agency's scope (the agency and every office below it), up to 60 s: a new office is seen by
+  staff and keys of its parent within a minute.
+- An API key's row, up to 5 s: a key revoked through another gateway process stops working
+  within 5 s (at once in the process that revoked it).
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from gateway.accounts.repository import ApiKeyRepository, ReferenceRepository
+from gateway.accounts.tokens import AccessTokens
+from gateway.accounts.uow import transaction
+from services.cache import Memo
+from services.db import SessionMaker
+from services.logging import get_logger
+from services.models import ApiKey
+from services.settings import Settings
+
+AGENCY_SCOPE_TTL_SECONDS = 60.0
+API_KEY_TTL_SECONDS = 5.0
+LAST_USE_INTERVAL_SECONDS = 60.0
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    id: uuid.UUID
+    secret_hash: str
+    role: str
+    agency_id: uuid.UUID | None
+    region_codes: tuple[str, ...]
+    revoked: bool
+
+    @classmethod
+    def of(cls, key: ApiKey) -> "KeyRecord":
+        return cls(
+            id=key.id,
+            secret_hash=key.secret_hash,
+            role=key.role,
+            agency_id=key.agency_id,
+            region_codes=tuple(key.region_codes),
+            revoked=key.revoked_at is not None,
+        )
+
+
+class AccountsRuntime:
+    def __init__(self, settings: Settings, sessionmaker: SessionMaker) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.tokens = AccessTokens.from_settings(settings)
+        self._scopes: Memo[uuid.UUID, tuple[uuid.UUID, ...]] = Memo(
+            ttl_seconds=AGENCY_SCOPE_TTL_SECONDS, max_entries=50_000
+        )
+        self._keys: Memo[str, KeyRecord] = Memo(ttl_seconds=API_KEY_TTL_SECONDS, max_entries=50_000)
+        self._last_use: dict[uuid.UUID, float] = {}
+
+    async def agency_scope(self, agency_id: uuid.UUID | None) -> tuple[uuid.UUID, ...]:
+        """The agency and every office below it; () for none."""
+        if agency_id is None:
+            return ()
+
+        async def load() -> tuple[uuid.UUID, ...] | None:
+            async with self.sessionmaker() as session:
+                found = await ReferenceRepository(session).agency_with_offices(agency_id)
+            return tuple(found) or None
+
+        return await self._scopes.get(agency_id, load) or (agency_id,)
+
+    async def api_key(self, prefix: str) -> KeyRecord | None:
+        async def load() -> KeyRecord | None:
+            async with self.sessionmaker() as session:
+                key = await ApiKeyRepository(session).by_prefix(prefix)
+            return KeyRecord.of(key) if key is not None else None
+
+        return await self._keys.get(prefix, load)
+
+    def forget_api_keys(self) -> None:
+        """After a revocation: this process stops accepting the key at once."""
+        self._keys.clear()
+
+    async def record_key_use(self, key_id: uuid.UUID) -> None:
+        """Note that the key was used: at most once a minute per key and process (the UPDATE
+        itself is conditional too, for many processes). Never fails the request."""
+        now = time.monotonic()
+        if now - self._last_use.get(key_id, -LAST_USE_INTERVAL_SECONDS) < LAST_USE_INTERVAL_SECONDS:
+            return
+        if len(self._last_use) > 50_000:
+            self._last_use.clear()
+        self._last_use[key_id] = now
+        try:
+            async with transaction(self.sessionmaker) as session:
+                await ApiKeyRepository(session).mark_used(key_id)
+        except Exception as exc:  # bookkeeping only: the request goes on
+            log.warning("could not record the use of API key %s: %r", key_id, exc)

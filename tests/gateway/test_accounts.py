@@ -1,0 +1,136 @@
+"""Citizens: register, sign in, see their account; wrong credentials tell nothing."""
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.models import Account
+from tests.factories import add_account
+from tests.gateway.conftest import SignInAs, Upstreams, bearer, sign_in
+
+REGISTRATION = {
+    "name": "Siti Rahmawati",
+    "email": "Siti.Rahmawati@Example.ID",
+    "phone": "+6281234567890",
+    "password": "rahasia-sekali-123",
+}
+
+
+async def test_a_citizen_registers_signs_in_and_sees_their_account(
+    accounts_gateway: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    registered = await accounts_gateway.post("/api/v1/auth/register", json=REGISTRATION)
+
+    assert registered.status_code == 201, registered.text
+    body = registered.json()
+    assert body["role"] == "citizen"
+    assert body["email"] == "siti.rahmawati@example.id"
+    assert "password" not in str(body) and "hash" not in str(body)
+    stored = await session.scalar(select(Account).where(Account.id == body["id"]))
+    assert stored is not None and stored.password_hash.startswith("$argon2id$")
+
+    tokens = await sign_in(accounts_gateway, "SITI.rahmawati@example.id", "rahasia-sekali-123")
+
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.headers["cache-control"] == "no-store"
+    answer = tokens.json()
+    assert answer["token_type"] == "bearer"
+    assert answer["expires_in"] == 900
+    assert answer["refresh_token"]
+    me = await accounts_gateway.get("/api/v1/me", headers=bearer(answer["access_token"]))
+    assert me.status_code == 200, me.text
+    assert me.json() | {"created_at": None} == body | {"created_at": None}
+
+
+async def test_a_second_registration_with_the_same_email_is_409(
+    accounts_gateway: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await add_account(session, email="siti.rahmawati@example.id")
+
+    response = await accounts_gateway.post("/api/v1/auth/register", json=REGISTRATION)
+
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "conflict"
+
+
+async def test_a_short_password_is_refused(accounts_gateway: httpx.AsyncClient) -> None:
+    response = await accounts_gateway.post(
+        "/api/v1/auth/register", json=REGISTRATION | {"password": "pendek"}
+    )
+
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/password"]
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(
+    accounts_gateway: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await add_account(session)
+    deactivated = await add_account(session, active=False)
+
+    wrong = await sign_in(accounts_gateway, account.email, "not-the-password")
+    unknown = await sign_in(accounts_gateway, "nobody@example.id")
+    inactive = await sign_in(accounts_gateway, deactivated.email)
+
+    for response in (wrong, unknown, inactive):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.json()["detail"] == unknown.json()["detail"] == inactive.json()["detail"]
+
+
+async def test_the_token_endpoint_takes_a_form_only(accounts_gateway: httpx.AsyncClient) -> None:
+    as_json = await accounts_gateway.post(
+        "/api/v1/auth/token",
+        json={"grant_type": "password", "username": "a@example.id", "password": "x"},
+    )
+    no_grant = await accounts_gateway.post(
+        "/api/v1/auth/token", data={"username": "a@example.id", "password": "x"}
+    )
+    twice = await accounts_gateway.post(
+        "/api/v1/auth/token",
+        content="grant_type=password&username=a%40example.id&password=x&password=y",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert as_json.status_code == 415
+    assert no_grant.status_code == 422
+    assert no_grant.json()["errors"][0]["pointer"] == "/grant_type"
+    assert twice.status_code == 400
+
+
+async def test_registering_while_signed_in_is_403(sign_in_as: SignInAs, accounts_gateway: httpx.AsyncClient) -> None:
+    citizen = await sign_in_as()
+
+    response = await accounts_gateway.post(
+        "/api/v1/auth/register", json=REGISTRATION, headers=citizen.headers
+    )
+
+    assert response.status_code == 403
+
+
+async def test_me_needs_an_account(accounts_gateway: httpx.AsyncClient) -> None:
+    from tests.gateway.conftest import ADMIN_KEY
+
+    anonymous = await accounts_gateway.get("/api/v1/me")
+    admin_key = await accounts_gateway.get("/api/v1/me", headers=bearer(ADMIN_KEY))
+
+    assert anonymous.status_code == 401
+    assert admin_key.status_code == 403
+
+
+async def test_my_complaints_are_intakes_and_reach_it_as_the_citizen(
+    sign_in_as: SignInAs, accounts_gateway: httpx.AsyncClient, upstreams: Upstreams
+) -> None:
+    citizen = await sign_in_as()
+
+    response = await accounts_gateway.get("/api/v1/me/complaints", headers=citizen.headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["service"] == "intake"
+    principal = response.json()["principal"]
+    assert (principal["kind"], principal["role"], principal["subject"]) == (
+        "user",
+        "citizen",
+        str(citizen.account.id),
+    )
