@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import json
 import os
 import secrets
 import signal
@@ -98,6 +99,10 @@ def cmd_run(settings: Settings) -> int:
         if not settings.internal_secret:
             # Shared by this run's processes only; production sets its own.
             env["ADUAN_INTERNAL_SECRET"] = secrets.token_urlsafe(32)
+        if not settings.jwt_keys:
+            # This run's access-token key (tokens end with the run); production sets its own.
+            env["ADUAN_JWT_KEYS"] = json.dumps({"run": secrets.token_urlsafe(32)})
+            env["ADUAN_JWT_ACTIVE_KID"] = "run"
         root = project_root()
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
@@ -163,11 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("service", choices=SERVICES)
     worker = sub.add_parser("worker", help="run one service's arq worker")
     worker.add_argument("service", choices=WORKERS)
+    # Listed for help only: main() hands everything after it to the gateway's own parser.
+    sub.add_parser("api-key", help="create, list or revoke API keys (aduan api-key -h)")
     receiver = sub.add_parser("webhook-receiver", help="print (and verify) webhooks, for trying")
     receiver.add_argument("--host", default="127.0.0.1")
     receiver.add_argument("--port", type=int, default=9000)
     receiver.add_argument("--secret", help="the endpoint's whsec_ secret, to verify signatures")
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["api-key"]:
+        # The gateway owns API keys; imported by name (as serve and worker do), so the kernel
+        # itself imports no service.
+        keys: int = importlib.import_module("gateway.cli").main(arguments[1:])
+        return keys
+    args = parser.parse_args(arguments)
 
     settings = get_settings()
     if args.command == "migrate":
