@@ -99,7 +99,9 @@ async def test_the_token_endpoint_takes_a_form_only(accounts_gateway: httpx.Asyn
     assert twice.status_code == 400
 
 
-async def test_registering_while_signed_in_is_403(sign_in_as: SignInAs, accounts_gateway: httpx.AsyncClient) -> None:
+async def test_registering_while_signed_in_is_403(
+    sign_in_as: SignInAs, accounts_gateway: httpx.AsyncClient
+) -> None:
     citizen = await sign_in_as()
 
     response = await accounts_gateway.post(
