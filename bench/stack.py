@@ -350,6 +350,8 @@ class Platform:
             "ADUAN_ADMIN_API_KEY": self.stack.admin_key,
             "ADUAN_QUEUE_PREFIX": self.prefix,
             "ADUAN_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            # P1 files every complaint from one address, far past the anonymous-create limit.
+            "ADUAN_RATE_LIMITS_ENABLED": "false",
             "ADUAN_HOST": "127.0.0.1",
             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
         }

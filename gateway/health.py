@@ -1,18 +1,27 @@
 """Liveness, readiness of the whole platform as seen from the edge, and Prometheus metrics."""
 
 import asyncio
+from typing import Annotated
+from wsgiref.simple_server import WSGIServer
 
 import httpx
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from pydantic import BaseModel, Field
 
+from gateway.proxy import authenticate
 from gateway.state import GatewayState, StateDep
+from services.logging import get_logger
+from services.principal import Principal, PrincipalKind, Role
+from services.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError
 from services.queue import queue_name
+from services.settings import Settings
 
 CHECK_TIMEOUT_SECONDS = 3.0
 WORKERS = ("routing", "notifications")  # the arq consumers, by queue
+METRICS_ROLES = frozenset({Role.ops, Role.admin})
+log = get_logger(__name__)
 
 router = APIRouter(tags=["ops"])
 
@@ -126,11 +135,27 @@ async def readyz(state: StateDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
+async def metrics_reader(request: Request, state: StateDep) -> Principal:
+    """An ops or admin credential (the bootstrap admin key works)."""
+    principal = await authenticate(request, state)
+    if principal.kind is PrincipalKind.anonymous:
+        raise ProblemError(
+            "unauthenticated",
+            "metrics need an ops or admin credential",
+            headers={"WWW-Authenticate": 'Bearer realm="aduan"'},
+        )
+    if principal.role not in METRICS_ROLES:
+        raise ProblemError("forbidden", "metrics need an ops or admin credential")
+    return principal
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
     description="Request counts and latencies of the gateway, and of its calls to each service "
-    "(`aduan_gateway_upstream_*`), in the Prometheus text format.",
+    "(`aduan_gateway_upstream_*`), in the Prometheus text format. Needs an ops or admin "
+    "credential; with `ADUAN_METRICS_PORT` set they are also served without one on that port "
+    "(for a scraper on the internal network).",
     response_class=Response,
     responses={
         200: {
@@ -140,8 +165,40 @@ async def readyz(state: StateDep) -> JSONResponse:
                     'upstream="intake"} 3.0\n'
                 }
             }
-        }
+        },
+        401: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "No credentials",
+        },
+        403: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "Credentials of a role other than ops or admin",
+        },
     },
 )
-async def metrics() -> Response:
+async def metrics(_reader: Annotated[Principal, Depends(metrics_reader)]) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def start_metrics_server(settings: Settings) -> WSGIServer | None:
+    """/metrics without credentials on ADUAN_METRICS_HOST:ADUAN_METRICS_PORT, when set (a
+    thread of this process). A port already taken (a second gateway process on the host) is
+    logged, not fatal: the public /metrics still answers ops and admins."""
+    if settings.metrics_port is None:
+        return None
+    try:
+        server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    except OSError as exc:
+        log.error(
+            "metrics not served on %s:%s: %s", settings.metrics_host, settings.metrics_port, exc
+        )
+        return None
+    return server
+
+
+def stop_metrics_server(server: WSGIServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()

@@ -13,6 +13,8 @@ from gateway.accounts.runtime import AccountsRuntime
 from gateway.auth import build_authenticator
 from gateway.deps import authenticated_principal
 from gateway.openapi import DESCRIPTION, SYSTEM_GATEWAY, TITLE, OpenAPICache
+from gateway.ratelimit import RateLimiter, RateLimitHeadersMiddleware
+from gateway.security import SecurityHeadersMiddleware, install_cors
 from gateway.state import GatewayState
 from gateway.upstreams import create_clients, create_proxy_sessions
 from services.db import SessionMaker, create_engine, create_sessionmaker
@@ -31,6 +33,7 @@ def create_gateway_app(
     """`sessionmaker`: tests pass one bound to their rolled-back connection."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    rate_limiter = RateLimiter(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,10 +56,13 @@ def create_gateway_app(
             engine=engine,
             accounts=accounts,
         )
+        metrics_server = health.start_metrics_server(settings)
         try:
             yield
         finally:
             await app.state.gateway.close()
+            await rate_limiter.close()
+            health.stop_metrics_server(metrics_server)
 
     # The merged /openapi.json and the offline /docs replace FastAPI's own (CDN-based) pages.
     app = FastAPI(
@@ -68,6 +74,8 @@ def create_gateway_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.state.settings = settings
+    app.state.rate_limiter = rate_limiter
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(docs.router)
@@ -84,9 +92,12 @@ def create_gateway_app(
     app.dependency_overrides[get_principal] = authenticated_principal
     app.include_router(proxy.router)
     # Added last = outermost. No InternalIdentityMiddleware: the gateway is where identity starts.
+    app.add_middleware(RateLimitHeadersMiddleware)
+    install_cors(app, settings)  # inside the request id and access log: preflights get both
     app.add_middleware(MetricsMiddleware, service="gateway")
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # on every answer, whoever made it
     return app
 
 

@@ -10,6 +10,7 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect
 
 from gateway.auth import Unauthenticated
+from gateway.ratelimit import limit_proxied
 from gateway.state import GatewayState, StateDep
 from gateway.upstreams import upstream_for
 from services.identity import IDENTITY_HEADER
@@ -190,6 +191,7 @@ async def proxy(request: Request, state: StateDep) -> Response:
         raise ProblemError("not_found", "no service serves this path")
     principal = await authenticate(request, state)
     request.state.principal = principal  # for the access line
+    await limit_proxied(request, principal)  # 429 over a rate limit
     try:
         # Read whole (bounded) so an oversized body is refused before any service sees it.
         body = await read_body(request, state.settings.max_body_bytes)

@@ -2,9 +2,42 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Requests a client may make per route group (`limits` notation: "60/minute", "10 per hour").
+# ADUAN_RATE_LIMITS (JSON) overrides some of them; README "Rate limits" has the groups.
+DEFAULT_RATE_LIMITS = {
+    "anonymous_create": "60/minute",  # anonymous complaint creates (API and Open311), per IP
+    "login": "10/minute",  # login attempts, per IP
+    "principal": "1200/minute",  # every request of an authenticated caller, per principal
+    "ip": "2400/minute",  # every request, per client IP
+}
+
+
+def _comma_list(value: Any) -> Any:
+    """`a, b` from the environment; a list as is."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _rate_limits(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    unknown = set(value) - set(DEFAULT_RATE_LIMITS)
+    if unknown:
+        raise ValueError(
+            f"unknown rate limit groups {sorted(unknown)}: {list(DEFAULT_RATE_LIMITS)}"
+        )
+    return DEFAULT_RATE_LIMITS | value
+
+
+# Lists read from the environment as `a, b` (not JSON).
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
+Networks = Annotated[list[IPvAnyNetwork], NoDecode, BeforeValidator(_comma_list)]
 
 
 class Settings(BaseSettings):
@@ -112,6 +145,29 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_048_576
     proxy_timeout_seconds: float = 30.0
+
+    # Protection at the gateway: README "Rate limits, CORS and metrics".
+    rate_limits_enabled: bool = Field(
+        default=True, description="Count requests and refuse those over a limit (429)"
+    )
+    rate_limits: Annotated[dict[str, str], BeforeValidator(_rate_limits)] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="Limit per route group, JSON; the groups it names replace the defaults",
+    )
+    trusted_proxies: Networks = Field(
+        default_factory=list,
+        description="Proxies (CIDRs, comma-separated) whose X-Forwarded-For the gateway "
+        "believes for the client address",
+    )
+    cors_origins: CommaList = Field(
+        default_factory=list,
+        description="Origins browsers may call the API from (comma-separated); empty: no CORS",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        description="Also serve the gateway's /metrics, without credentials, on this port",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Address of metrics_port")
     log_level: str = "INFO"
     access_log: bool = Field(
         default=False,

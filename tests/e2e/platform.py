@@ -48,6 +48,9 @@ class Platform:
             "ADUAN_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             "ADUAN_RELAY_INTERVAL_SECONDS": "1",
             "ADUAN_LOG_LEVEL": "INFO",
+            # The tests file many complaints from one address; test_ratelimit_processes.py
+            # starts gateways of its own with the limits on.
+            "ADUAN_RATE_LIMITS_ENABLED": "false",
         }
         env |= {f"ADUAN_{svc.upper()}_PORT": str(port) for svc, port in self.ports.items()}
         return env | self.extra_env | self.process_env.get(name, {})
@@ -77,6 +80,25 @@ class Platform:
 
     def start_worker(self, service: str) -> None:
         self.start_process(f"{service}-worker", "worker", service)
+
+    def start_gateway(self, name: str, env: dict[str, str], timeout: float = 30) -> str:
+        """One more gateway process (its own port, the platform gateway's variables and
+        `env`) in front of the same services; its URL once it answers /healthz."""
+        port = free_port()
+        self.process_env[name] = self.env("gateway") | {"ADUAN_GATEWAY_PORT": str(port)} | env
+        self.start_process(name, "serve", "gateway")
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited early:\n{self.log(name)}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} not up in {timeout}s:\n{self.log(name)}")
 
     def stop_process(self, name: str) -> None:
         process = self.processes.pop(name)

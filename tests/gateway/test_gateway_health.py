@@ -6,7 +6,7 @@ import redis.asyncio as aioredis
 
 from gateway.main import create_gateway_app
 from services.queue import queue_name
-from tests.gateway.conftest import make_settings
+from tests.gateway.conftest import ADMIN_KEY, make_settings
 
 
 async def test_healthz(gateway: httpx.AsyncClient) -> None:
@@ -61,7 +61,7 @@ async def test_not_ready_when_a_service_is_down_or_unready(
 async def test_metrics_count_upstream_calls(gateway: httpx.AsyncClient) -> None:
     await gateway.get("/api/v1/agencies/1")
 
-    response = await gateway.get("/metrics")
+    response = await gateway.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
     assert response.status_code == 200
     assert "aduan_gateway_upstream_requests_total" in response.text

@@ -1,0 +1,164 @@
+"""What the gateway adds to every answer for browsers and clients: security headers, a CORS
+allow-list, and the client's address (behind trusted proxies only).
+
+Security headers go on every answer the gateway sends, its own and relayed ones:
+`X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`, a
+`Content-Security-Policy` (nothing may load, except what the offline /docs page needs from the
+gateway itself), `Cache-Control: no-store` unless the answer chose its own, and
+`Strict-Transport-Security` when the request came over https.
+"""
+
+import base64
+import hashlib
+import ipaddress
+import re
+from collections.abc import Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+from fastapi import FastAPI, Request
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import docs
+from services.settings import Settings
+
+Network = IPv4Network | IPv6Network
+
+HSTS = "max-age=63072000; includeSubDomains"
+# API answers are data, never a document: nothing in them may load or frame anything.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI: its script and stylesheet from /docs/static, its one inline script by hash, the
+# inline styles and data: images it sets itself, and calls to this origin only ("Try it out").
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+# What browsers may send and read across origins (when ADUAN_CORS_ORIGINS allows the origin).
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept-Language",
+    "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+    "traceparent",
+    "tracestate",
+]
+CORS_EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "Location",
+    "ETag",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+]
+
+
+def inline_script_hashes(page: str) -> str:
+    """CSP sources ('sha256-...') for every inline <script> of an HTML page."""
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(page)
+    )
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._docs_csp: str | None = None
+
+    async def docs_csp(self) -> str:
+        if self._docs_csp is None:
+            page = bytes((await docs.swagger_ui()).body).decode()
+            self._docs_csp = DOCS_CSP.format(hashes=inline_script_hashes(page))
+        return self._docs_csp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        csp = await self.docs_csp() if path == "/docs" else API_CSP
+        static = path.startswith(docs.STATIC_PREFIX + "/")
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["Content-Security-Policy"] = csp
+                if not static and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+                if https:
+                    headers["Strict-Transport-Security"] = HSTS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_cors(app: FastAPI, settings: Settings) -> None:
+    """Starlette's CORSMiddleware for the configured origins; none configured, no CORS headers
+    at all (browsers then refuse cross-origin calls). No cookies are used: credentials stay
+    off, so a bearer token is sent only by scripts that hold it."""
+    if not settings.cors_origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[origin.rstrip("/") for origin in settings.cors_origins],
+        allow_methods=CORS_METHODS,
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
+def _address(value: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(address: IPv4Address | IPv6Address | None, trusted: Sequence[Network]) -> bool:
+    return address is not None and any(address in network for network in trusted)
+
+
+def resolve_client_ip(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The client's address: the socket peer, or, when the peer is a trusted proxy, the
+    right-most address of X-Forwarded-For that is not a trusted proxy (everything left of it
+    was written by the client and proves nothing)."""
+    if not _trusted(_address(peer), trusted):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    client = peer
+    for hop in reversed(hops):
+        address = _address(hop)
+        client = str(address) if address is not None else hop[:64]
+        if not _trusted(address, trusted):
+            break
+    return client
+
+
+def client_ip(request: Request) -> str:
+    """The client's address at the gateway (ADUAN_TRUSTED_PROXIES decides whether
+    X-Forwarded-For counts); worked out once per request."""
+    known: str | None = getattr(request.state, "client_ip", None)
+    if known is not None:
+        return known
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client is not None else "unknown"
+    ip = resolve_client_ip(
+        peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies
+    )
+    request.state.client_ip = ip
+    return ip
