@@ -1,10 +1,8 @@
-"""One structured log line per request at the gateway (the services keep quiet by default).
+"""One JSON log line per request at the gateway (the services keep quiet by default).
 
 The path is logged as its routing prefix, never in full: tracking ids and other identifiers in
 paths stay out of the logs.
 """
-
-import json
 
 from starlette.types import Scope
 
@@ -30,19 +28,28 @@ def path_template(scope: Scope) -> str:
 
 
 class AccessLogMiddleware(ObservingMiddleware):
+    """One INFO line per request: method, route prefix, status, latency, identity kind and role,
+    request and trace ids. Never the path itself, headers, query, body or the principal's ids."""
+
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         state = scope.get("state", {})
         principal = state.get("principal")
+        trace = state.get("trace")
+        method = scope["method"]
+        route = path_template(scope)
         log.info(
-            json.dumps(
-                {
-                    "method": scope["method"],
-                    "route": path_template(scope),
-                    "status": status,
-                    "ms": round(seconds * 1000, 1),
-                    "identity": getattr(principal, "kind", "anonymous"),
-                    "request_id": state.get("request_id"),
-                },
-                separators=(",", ":"),
-            )
+            "%s %s %d",
+            method,
+            route,
+            status,
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "ms": round(seconds * 1000, 1),
+                "identity": getattr(principal, "kind", "anonymous"),
+                "role": getattr(principal, "role", "anonymous"),
+                "request_id": state.get("request_id"),
+                "trace_id": getattr(trace, "trace_id", None),
+            },
         )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.accounts.runtime import AccountsRuntime
 from gateway.auth import AuthenticatorChain
 from gateway.openapi import OpenAPICache
-from services.identity import sign_identity
+from services.identity import IdentitySigner
 from services.principal import Principal
 from services.settings import Settings
 
@@ -25,14 +25,25 @@ class GatewayState:
     authenticator: AuthenticatorChain
     openapi: OpenAPICache
     redis: ArqRedis | None  # None when ADUAN_REDIS_URL is unset: /readyz then reports it
+    signer: IdentitySigner  # the private key: the gateway is the only process that has it
     # Accounts, tokens and API keys; None without ADUAN_DATABASE_URL (only the bootstrap key).
     engine: AsyncEngine | None = None
     accounts: AccountsRuntime | None = None
 
-    def identity_header(self, principal: Principal) -> str:
-        secret = self.settings.internal_secret
-        assert secret is not None  # checked at startup
-        return sign_identity(principal, secret.get_secret_value())
+    def identity_header(
+        self,
+        principal: Principal,
+        *,
+        method: str,
+        path: str,
+        query: str = "",
+        request_id: str = "",
+        body: bytes = b"",
+    ) -> str:
+        """X-Aduan-Identity for one request to a service (services/identity.py)."""
+        return self.signer.sign(
+            principal, method=method, path=path, query=query, request_id=request_id, body=body
+        )
 
     async def close(self) -> None:
         for client in self.clients.values():

@@ -181,6 +181,7 @@ class Dispatcher:
             body.encode(),
             timeout_seconds=self.config.timeout_seconds,
             allow_private_targets=self.config.allow_private_targets,
+            trace_id=claim.trace_id,
         )
         return outcome_of(
             claim,

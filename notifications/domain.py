@@ -82,6 +82,7 @@ class Claim:
     event_type: str
     occurred_at: datetime
     data: dict[str, Any]
+    trace_id: str | None = None  # of the event: sent on as the webhook's traceparent
 
 
 @dataclass(frozen=True)

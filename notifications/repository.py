@@ -131,7 +131,7 @@ CLAIM = text(
     FROM picked, webhook_endpoints e, events ev
     WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id
     RETURNING w.id, w.endpoint_id, w.event_id, w.attempts, e.url, e.secret, e.active,
-              ev.type, ev.occurred_at, ev.data
+              ev.type, ev.occurred_at, ev.data, ev.trace_id
     """
 )
 
@@ -331,6 +331,7 @@ class DispatchRepository:
                 event_type=row.type,
                 occurred_at=row.occurred_at,
                 data=row.data,
+                trace_id=row.trace_id,
             )
             for row in result
         ]

@@ -12,6 +12,7 @@ import aiohttp
 
 from notifications.signing import USER_AGENT
 from notifications.targets import TargetRefused, TargetUnresolvable, VettingResolver, check_url
+from services.tracing import TRACEPARENT_HEADER, traceparent_for
 
 SNIPPET_BYTES = 256  # of the receiver's answer, kept in last_error for diagnosis
 ERROR_CHARS = 1000
@@ -54,9 +55,12 @@ async def post_webhook(
     *,
     timeout_seconds: float,
     allow_private_targets: bool,
+    trace_id: str | None = None,
 ) -> Answer:
     """POST one signed body; redirects are not followed, `timeout_seconds` bounds the whole exchange
-    (resolving and connecting included) and only the start of the answer is read."""
+    (resolving and connecting included) and only the start of the answer is read. A W3C
+    `traceparent` carries `trace_id`, the trace of the request that caused the event."""
+    headers = {**headers, TRACEPARENT_HEADER: traceparent_for(trace_id)}
     try:
         if not allow_private_targets:
             check_url(url)

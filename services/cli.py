@@ -7,9 +7,11 @@ import importlib
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from services.settings import Settings, get_settings
 
 SERVICES = ("gateway", "intake", "routing", "notifications")
 WORKERS = ("routing", "notifications")
+SIGNING_KEY_ENV = "ADUAN_INTERNAL_SIGNING_KEY"
 
 
 def project_root() -> Path:
@@ -89,21 +92,64 @@ def cmd_seed(settings: Settings) -> None:
         asyncio.run(_seed(database_url))
 
 
+def identity_keys(settings: Settings) -> tuple[str, str]:
+    """(the gateway's private key, the verify keys every process gets): the configured ones, or
+    a pair for this run only (production configures its own: `aduan identity-keys`)."""
+    from services.identity import generate_keypair, public_key_of
+
+    if settings.internal_signing_key is None:
+        if settings.internal_verify_keys:
+            raise SystemExit(
+                "ADUAN_INTERNAL_VERIFY_KEYS is set but ADUAN_INTERNAL_SIGNING_KEY is not: "
+                "the gateway needs the private key of one of them"
+            )
+        return generate_keypair()
+    signing_key = settings.internal_signing_key.get_secret_value()
+    return signing_key, settings.internal_verify_keys or public_key_of(signing_key)
+
+
+def write_procfile(procfile: Path, directory: Path, signing_key: str) -> str:
+    """A Procfile for honcho in which each process holds only the keys it may: the gateway reads
+    the private key from a file in `directory` (so it is in the gateway's environment alone, not
+    honcho's nor the others'); every other process gets it blank, which also overrides a key
+    set in `.env`. Returns the Procfile's path."""
+    key_file = directory / "gateway.env"
+    key_file.touch(mode=0o600)
+    key_file.write_text(f"{SIGNING_KEY_ENV}={signing_key}\n")
+    lines = []
+    for line in procfile.read_text().splitlines():
+        name, sep, command = line.partition(": ")
+        if not sep or line.startswith("#"):
+            lines.append(line)
+        elif name == "gateway":
+            source = shlex.quote(str(key_file))
+            lines.append(f"{name}: set -a; . {source}; set +a; exec {command}")
+        else:
+            lines.append(f"{name}: {SIGNING_KEY_ENV}= exec {command}")
+    path = directory / "Procfile"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 def cmd_run(settings: Settings) -> int:
-    with infrastructure(settings) as (database_url, redis_url):
+    with (
+        infrastructure(settings) as (database_url, redis_url),
+        tempfile.TemporaryDirectory(prefix="aduan-run-") as run_dir,
+    ):
         alembic_upgrade(database_url)
         asyncio.run(_seed(database_url))
         env = dict(os.environ)
         env["ADUAN_DATABASE_URL"] = database_url
         env["ADUAN_REDIS_URL"] = redis_url
-        if not settings.internal_secret:
-            # Shared by this run's processes only; production sets its own.
-            env["ADUAN_INTERNAL_SECRET"] = secrets.token_urlsafe(32)
+        signing_key, verify_keys = identity_keys(settings)
+        env.pop(SIGNING_KEY_ENV, None)  # the gateway's alone: see write_procfile
+        env["ADUAN_INTERNAL_VERIFY_KEYS"] = verify_keys
         if not settings.jwt_keys:
             # This run's access-token key (tokens end with the run); production sets its own.
             env["ADUAN_JWT_KEYS"] = json.dumps({"run": secrets.token_urlsafe(32)})
             env["ADUAN_JWT_ACTIVE_KID"] = "run"
         root = project_root()
+        procfile = write_procfile(root / "Procfile", Path(run_dir), signing_key)
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         gateway = f"http://{settings.host}:{settings.gateway_port}"
@@ -112,7 +158,7 @@ def cmd_run(settings: Settings) -> int:
         # (Docker, systemd, a CI runner) reaches only us, so we pass it on. Either way honcho
         # stops every process, and then the `infrastructure` block stops the servers.
         honcho = subprocess.Popen(
-            [os.path.join(bin_dir, "honcho"), "start", "-f", str(root / "Procfile")],
+            [os.path.join(bin_dir, "honcho"), "start", "-f", procfile],
             env=env,
             cwd=root,
         )
@@ -168,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("service", choices=SERVICES)
     worker = sub.add_parser("worker", help="run one service's arq worker")
     worker.add_argument("service", choices=WORKERS)
+    sub.add_parser(
+        "identity-keys",
+        help="print a new Ed25519 key pair for the gateway's identity header (as env lines)",
+    )
     # Listed for help only: main() hands everything after it to the gateway's own parser.
     sub.add_parser("api-key", help="create, list or revoke API keys (aduan api-key -h)")
     receiver = sub.add_parser("webhook-receiver", help="print (and verify) webhooks, for trying")
@@ -193,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         cmd_serve(settings, args.service)
     elif args.command == "worker":
         cmd_worker(args.service)
+    elif args.command == "identity-keys":
+        from services.identity import generate_keypair
+
+        private, public = generate_keypair()
+        print(f"{SIGNING_KEY_ENV}={private}  # the gateway only")
+        print(f"ADUAN_INTERNAL_VERIFY_KEYS={public}  # every service and worker")
     elif args.command == "webhook-receiver":
         from services.dev_receiver import run_receiver
 

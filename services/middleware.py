@@ -4,14 +4,16 @@ import time
 import uuid
 
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.context import set_trace_id
-from services.identity import IDENTITY_HEADER, InvalidIdentity, verify_identity
+from services.context import trace_context
+from services.identity import IDENTITY_HEADER, IdentityVerifier, InvalidIdentity
 from services.problems import problem_response
 from services.settings import Settings
+from services.tracing import incoming_or_new
 
 REQUEST_ID_HEADER = "X-Request-ID"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -25,7 +27,9 @@ LATENCY = Histogram(
 
 
 class RequestContextMiddleware:
-    """Give every request an id (kept from the gateway if sent) and echo it back."""
+    """Give every request an id (kept from the gateway if sent) and echo it back; keep the
+    caller's W3C trace (`traceparent`) or start one, with a span id of this hop. Both ids go in
+    the logging context (services.context) and in `scope["state"]` (`request_id`, `trace`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,11 +38,18 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        incoming = ""
+        traceparents: list[str] = []
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and not incoming:
+                incoming = value.decode("latin-1")
+            elif name == b"traceparent":
+                traceparents.append(value.decode("latin-1"))
         request_id = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        set_trace_id(request_id)
+        trace, _kept = incoming_or_new(traceparents)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["trace"] = trace
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -47,38 +58,90 @@ class RequestContextMiddleware:
                 )
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        with trace_context(trace.trace_id, request_id):
+            await self.app(scope, receive, send_with_id)
 
 
 class InternalIdentityMiddleware:
-    """Refuse (401) any request that did not come through the gateway."""
+    """Refuse (401) any request that did not come through the gateway: its identity header must
+    be signed by the gateway's key for this very request (method, path, query, request id and
+    body), recently. The body is read here to check its hash, then handed on to the app.
+
+    A service holds public keys only; it refuses to start with the gateway's private key."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        if settings.internal_secret is None:
-            raise RuntimeError("ADUAN_INTERNAL_SECRET must be set (aduan run generates one)")
-        self.secret = settings.internal_secret.get_secret_value()
-        self.max_skew = settings.internal_max_skew_seconds
+        if settings.internal_signing_key is not None:
+            raise RuntimeError(
+                "ADUAN_INTERNAL_SIGNING_KEY belongs to the gateway alone: a service holding it "
+                "could sign any identity. Give the services ADUAN_INTERNAL_VERIFY_KEYS only."
+            )
+        if not settings.internal_verify_keys:
+            raise RuntimeError(
+                "ADUAN_INTERNAL_VERIFY_KEYS must be set (aduan run generates a key pair)"
+            )
+        self.verifier = IdentityVerifier.from_setting(
+            settings.internal_verify_keys,
+            max_age=settings.internal_max_age_seconds,
+            clock_skew=settings.internal_clock_skew_seconds,
+        )
+        self.max_body = settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
+        headers = Headers(scope=scope)
         try:
-            principal = verify_identity(
-                request.headers.get(IDENTITY_HEADER), self.secret, max_skew=self.max_skew
+            verified = self.verifier.verify(
+                headers.get(IDENTITY_HEADER),
+                method=scope["method"],
+                path=scope["path"],
+                query=scope["query_string"].decode("latin-1"),
+                request_id=headers.get(REQUEST_ID_HEADER, ""),
             )
+            body = await _read_body(receive, self.max_body)
+            if body is None:
+                return  # the client went away
+            if not verified.matches(body):
+                raise InvalidIdentity("the body is not the one the identity was signed for")
         except InvalidIdentity as exc:
             response: Response = problem_response(
-                request,
+                Request(scope),
                 "unauthenticated",
                 detail=f"request did not come through the gateway: {exc}",
             )
             await response(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        scope.setdefault("state", {})["principal"] = verified.principal
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body (None if the client disconnected). Past `limit` bytes reading stops: such
+    a body was not signed by the gateway, which refuses larger ones."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise InvalidIdentity("the body is larger than the gateway signs")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 class ObservingMiddleware:

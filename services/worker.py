@@ -22,6 +22,7 @@ from services.models import ProcessedEvent
 from services.queue import backoff, queue_name, redis_settings
 from services.runtime import Runtime
 from services.settings import Settings, get_settings
+from services.tracing import is_trace_id
 from services.uow import unit_of_work
 
 log = get_logger(__name__)
@@ -84,6 +85,15 @@ async def record_failure(
 Payload = dict[str, Any] | list[dict[str, Any]]
 
 
+def trace_of(envelope: EventEnvelope) -> str:
+    """The event's W3C trace id; an event without one (recorded outside any request) gets a
+    trace of its own, derived from its id so every consumer and retry names the same one."""
+    if is_trace_id(envelope.trace_id):
+        assert envelope.trace_id is not None
+        return envelope.trace_id
+    return envelope.id.hex
+
+
 BatchHook = Callable[[AsyncSession, Sequence[EventEnvelope], Runtime], Awaitable[None]]
 
 
@@ -105,7 +115,9 @@ def event_task(
                     await prefetch(session, [e for e in envelopes if e.id in fresh], runtime)
                 for envelope in envelopes:
                     if envelope.id in fresh:
-                        set_trace_id(envelope.trace_id)
+                        # The trace of the request that caused the event; the events this
+                        # handler records carry it on.
+                        set_trace_id(trace_of(envelope))
                         await handler(session, envelope, runtime)
         except TRANSIENT as exc:
             ids = ", ".join(str(e.id) for e in envelopes[:3])
@@ -117,6 +129,16 @@ def event_task(
                         runtime, consumer, envelope.id, FailureStatus.retrying, exc
                     )
             raise Retry(defer=backoff(job_try)) from exc
+        finally:
+            set_trace_id(None)
+        for envelope in envelopes:
+            if envelope.id in fresh:
+                log.info(
+                    "%s processed %s",
+                    consumer,
+                    envelope.type,
+                    extra={"event_id": str(envelope.id), "trace_id": trace_of(envelope)},
+                )
         return len(fresh), len(envelopes) - len(fresh)
 
     async def handle_event(ctx: Ctx, payload: Payload) -> str:
@@ -131,7 +153,12 @@ def event_task(
         except Exception as exc:
             if len(envelopes) == 1:
                 # A bug or bad data: retrying hides it. Admins see it and retry once it is fixed.
-                log.exception("%s: event %s failed for good", consumer, envelopes[0].id)
+                log.exception(
+                    "%s: event %s failed for good",
+                    consumer,
+                    envelopes[0].id,
+                    extra={"trace_id": trace_of(envelopes[0])},
+                )
                 await record_failure(runtime, consumer, envelopes[0].id, FailureStatus.failed, exc)
                 raise
             # One bad event must not hold the others: each alone, the bad one recorded.
@@ -149,7 +176,12 @@ def event_task(
                 raise
             except Exception as exc:
                 failed += 1
-                log.exception("%s: event %s failed for good", consumer, envelope.id)
+                log.exception(
+                    "%s: event %s failed for good",
+                    consumer,
+                    envelope.id,
+                    extra={"trace_id": trace_of(envelope)},
+                )
                 await record_failure(runtime, consumer, envelope.id, FailureStatus.failed, exc)
         return f"processed {processed}, failed {failed}"
 

@@ -18,16 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from services.cli import infrastructure
 from services.db import SessionMaker
 from services.events.outbox import Publisher
-from services.identity import IDENTITY_HEADER, sign_identity
 from services.principal import ANONYMOUS, Principal
 from services.queue import create_arq_redis
 from services.runtime import Runtime
 from services.settings import Settings
 from tests.databases import rolled_back, savepoint_sessionmaker, scratch_database
+from tests.signing import VERIFY_KEYS, SignedIdentity
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "test-admin-key-" + secrets.token_hex(8)
-INTERNAL_SECRET = "test-internal-" + secrets.token_hex(16)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +56,8 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
         database_url=database_url,
         redis_url=servers[1],
         admin_api_key=ADMIN_KEY,
-        internal_secret=INTERNAL_SECRET,
+        # A service's view: the gateway's public key only (tests.signing holds the private one).
+        internal_verify_keys=VERIFY_KEYS,
         queue_prefix=f"aduantest{os.getpid()}{secrets.token_hex(3)}",
         webhook_allow_private_targets=True,
         relay_grace_seconds=0,
@@ -105,9 +105,9 @@ async def runtime(
     await redis.aclose()
 
 
-def identity_headers(settings: Settings, principal: Principal = ANONYMOUS) -> dict[str, str]:
-    assert settings.internal_secret is not None
-    return {IDENTITY_HEADER: sign_identity(principal, settings.internal_secret.get_secret_value())}
+def identity_auth(principal: Principal = ANONYMOUS) -> SignedIdentity:
+    """Signs each request of a client as the gateway would for `principal`."""
+    return SignedIdentity(principal)
 
 
 def service_client(
@@ -118,7 +118,7 @@ def service_client(
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://service.test",
-        headers=identity_headers(runtime.settings, principal),
+        auth=identity_auth(principal),
     )
 
 

@@ -27,8 +27,8 @@ from services.db import SessionMaker
 from services.models import Account
 from services.settings import Settings
 from tests.factories import PASSWORD, add_account
+from tests.signing import SIGNING_KEY, VERIFY_KEYS
 
-INTERNAL_SECRET = "gateway-tests-internal-secret"
 ADMIN_KEY = "gateway-tests-admin-key"
 MAX_BODY = 1024
 QUEUE_PREFIX = f"gateway-tests-{uuid.uuid4().hex[:8]}"  # keeps our Redis keys apart
@@ -39,7 +39,8 @@ def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": None,
         "redis_url": None,
-        "internal_secret": INTERNAL_SECRET,
+        "internal_signing_key": SIGNING_KEY,
+        "internal_verify_keys": VERIFY_KEYS,
         "admin_api_key": ADMIN_KEY,
         "queue_prefix": QUEUE_PREFIX,
         "max_body_bytes": MAX_BODY,
@@ -159,11 +160,12 @@ def echo_router(name: str) -> APIRouter:
 
 
 def upstream_app(name: str, settings: Settings) -> FastAPI:
+    # A service holds the public key only (it refuses to start with the private one).
     app = create_service_app(
         name,
         [documented_router(name), echo_router(name)],
         description=f"test {name}",
-        settings=settings,
+        settings=settings.model_copy(update={"internal_signing_key": None}),
     )
     app.state.seen = []  # X-Request-IDs of the echo requests that reached this service
     return app

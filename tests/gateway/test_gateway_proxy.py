@@ -8,9 +8,10 @@ import pytest
 from starlette.types import Message, Scope
 
 from gateway.main import create_gateway_app
-from services.identity import IDENTITY_HEADER, sign_identity
+from services.identity import IDENTITY_HEADER
 from services.principal import Principal, PrincipalKind, Role
-from tests.gateway.conftest import INTERNAL_SECRET, MAX_BODY, Upstreams, make_settings
+from tests.gateway.conftest import MAX_BODY, Upstreams, make_settings
+from tests.signing import SIGNER
 
 ECHO = "/api/v1/complaints/echo"
 
@@ -74,8 +75,10 @@ async def test_method_path_query_and_body_are_forwarded(gateway: httpx.AsyncClie
 
 async def test_forged_identity_header_is_replaced(gateway: httpx.AsyncClient) -> None:
     # Even a correctly signed header (a leaked one) must not let a caller choose its identity.
-    forged = sign_identity(
-        Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="admin"), INTERNAL_SECRET
+    forged = SIGNER.sign(
+        Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="admin"),
+        method="GET",
+        path=ECHO,
     )
 
     response = await gateway.get(ECHO, headers={IDENTITY_HEADER: forged})

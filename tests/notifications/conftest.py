@@ -22,16 +22,15 @@ from notifications.config import DispatchConfig
 from notifications.main import create_app
 from services.db import create_sessionmaker
 from services.events.outbox import Publisher
-from services.identity import IDENTITY_HEADER, sign_identity
 from services.principal import Principal, PrincipalKind, Role
 from services.queue import create_arq_redis
 from services.runtime import Runtime
 from services.settings import Settings
 from tests.databases import rolled_back, savepoint_sessionmaker, scratch_database
 from tests.receiver import Receiver, running_receiver
+from tests.signing import VERIFY_KEYS, SignedIdentity
 
 ADMIN = Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="ops")
-INTERNAL_SECRET = "notif-internal-" + secrets.token_hex(16)
 # CASCADE: the kernel tables that point at events or complaints (failures, assignments) too.
 OWN_TABLES = "webhook_deliveries, webhook_endpoints, processed_events, events, complaints"
 
@@ -49,7 +48,7 @@ def notif_settings(notif_database: str, servers: tuple[str, str]) -> Settings:
         _env_file=None,
         database_url=notif_database,
         redis_url=servers[1],
-        internal_secret=INTERNAL_SECRET,
+        internal_verify_keys=VERIFY_KEYS,
         queue_prefix=f"notiftest{os.getpid()}{secrets.token_hex(4)}",
         webhook_allow_private_targets=True,
         webhook_timeout_seconds=5.0,
@@ -111,9 +110,9 @@ async def committed_runtime(
     await truncate()
 
 
-def identity(settings: Settings, principal: Principal = ADMIN) -> dict[str, str]:
-    assert settings.internal_secret is not None
-    return {IDENTITY_HEADER: sign_identity(principal, settings.internal_secret.get_secret_value())}
+def identity(principal: Principal = ADMIN) -> SignedIdentity:
+    """Signs each request as the gateway would for `principal`."""
+    return SignedIdentity(principal)
 
 
 def api_client(
@@ -125,7 +124,7 @@ def api_client(
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://notifications.test",
-        headers=identity(runtime.settings, principal) if principal else {},
+        auth=identity(principal) if principal else None,
     )
 
 
@@ -144,7 +143,7 @@ async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://notifications.test",
-            headers=identity(settings),
+            auth=identity(),
         ) as client,
     ):
         yield client
