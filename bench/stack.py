@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from services.cli import alembic_upgrade, infrastructure
 from services.db import SessionMaker, create_sessionmaker
 from services.embedded import free_port
+from services.identity import generate_keypair
 from services.queue import create_arq_redis
 from services.seed import seed_reference_data
 from services.settings import Settings
@@ -214,7 +215,8 @@ class Stack:
     template: str | None = None
     prefixes: list[str] = field(default_factory=list)
     admin_key: str = field(default_factory=lambda: "bench-admin-" + secrets.token_hex(12))
-    internal_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # (the gateway's private key, the services' verify key) of the identity header
+    identity_keys: tuple[str, str] = field(default_factory=generate_keypair)
 
     def database_url(self, name: str) -> str:
         url = make_url(self.servers.database_url).set(database=name)
@@ -319,7 +321,7 @@ class Platform:
             redis_url=stack.servers.redis_url,
             queue_prefix=prefix,
             admin_api_key=stack.admin_key,
-            internal_secret=stack.internal_secret,
+            internal_verify_keys=stack.identity_keys[1],
             webhook_allow_private_targets=True,
         )
         self.ports = {e.args[1]: free_port() for e in self.entries if e.is_service}
@@ -346,7 +348,7 @@ class Platform:
         env |= {
             "ADUAN_DATABASE_URL": self.settings.require_database_url(),
             "ADUAN_REDIS_URL": self.settings.require_redis_url(),
-            "ADUAN_INTERNAL_SECRET": self.stack.internal_secret,
+            "ADUAN_INTERNAL_VERIFY_KEYS": self.stack.identity_keys[1],
             "ADUAN_ADMIN_API_KEY": self.stack.admin_key,
             "ADUAN_QUEUE_PREFIX": self.prefix,
             "ADUAN_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
@@ -372,7 +374,10 @@ class Platform:
     def start_entry(self, entry: Entry, instances: int = 1) -> None:
         for i in range(instances):
             name = entry.name if instances == 1 else f"{entry.name}-{i + 1}"
-            self.spawn(name, [sys.executable, "-m", "services.cli", *entry.args], entry=entry)
+            # The private key goes to the gateway alone (services refuse to start with it).
+            key = {"ADUAN_INTERNAL_SIGNING_KEY": self.stack.identity_keys[0]}
+            extra = key if list(entry.args) == ["serve", "gateway"] else None
+            self.spawn(name, [sys.executable, "-m", "services.cli", *entry.args], extra, entry)
 
     def services_running(self) -> bool:
         return any(e is not None and e.is_service and c.alive for e, c in self.running)

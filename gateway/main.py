@@ -19,7 +19,7 @@ from gateway.state import GatewayState
 from gateway.upstreams import create_clients, create_proxy_sessions
 from services.db import SessionMaker, create_engine, create_sessionmaker
 from services.deps import get_principal
-from services.identity import sign_identity
+from services.identity import IdentitySigner
 from services.logging import configure_logging
 from services.middleware import MetricsMiddleware, RequestContextMiddleware
 from services.problems import install_problem_handlers
@@ -37,9 +37,11 @@ def create_gateway_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.internal_secret is None:
-            raise RuntimeError("ADUAN_INTERNAL_SECRET must be set (aduan run generates one)")
-        secret = settings.internal_secret.get_secret_value()
+        if settings.internal_signing_key is None:
+            raise RuntimeError(
+                "ADUAN_INTERNAL_SIGNING_KEY must be set (aduan run generates a key pair)"
+            )
+        signer = IdentitySigner.from_setting(settings.internal_signing_key.get_secret_value())
         clients = create_clients(settings)
         engine = create_engine(settings) if settings.database_url and not sessionmaker else None
         maker = sessionmaker or (create_sessionmaker(engine) if engine else None)
@@ -50,9 +52,12 @@ def create_gateway_app(
             proxies=create_proxy_sessions(settings),
             authenticator=build_authenticator(settings, accounts),
             openapi=OpenAPICache(
-                app.openapi, clients, lambda: sign_identity(SYSTEM_GATEWAY, secret)
+                app.openapi,
+                clients,
+                lambda: signer.sign(SYSTEM_GATEWAY, method="GET", path="/openapi.json"),
             ),
             redis=create_arq_redis(settings) if settings.redis_url else None,
+            signer=signer,
             engine=engine,
             accounts=accounts,
         )

@@ -18,6 +18,7 @@ from services.logging import get_logger
 from services.middleware import REQUEST_ID_HEADER
 from services.principal import Principal
 from services.problems import ProblemError, problem_response
+from services.tracing import TRACEPARENT_HEADER, TraceParent
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # A whitelist: anything else the caller sends (Authorization, X-Aduan-Identity, cookies) stays here.
@@ -87,14 +88,28 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def upstream_headers(request: Request, state: GatewayState, principal: Principal) -> dict[str, str]:
+def upstream_headers(
+    request: Request, state: GatewayState, principal: Principal, body: bytes = b""
+) -> dict[str, str]:
     headers = {
         name: ", ".join(values)
         for name in FORWARDED_REQUEST_HEADERS
         if (values := request.headers.getlist(name))
     }
-    headers[REQUEST_ID_HEADER] = request.state.request_id
-    headers[IDENTITY_HEADER] = state.identity_header(principal)
+    request_id: str = request.state.request_id
+    headers[REQUEST_ID_HEADER] = request_id
+    # Good for this request only: method, path, query, request id and body are signed with it.
+    headers[IDENTITY_HEADER] = state.identity_header(
+        principal,
+        method=request.method,
+        path=request.scope["path"],
+        query=request.scope["query_string"].decode("latin-1"),
+        request_id=request_id,
+        body=body,
+    )
+    # The caller's trace (or the one the gateway started), with the gateway's span as parent.
+    trace: TraceParent = request.state.trace
+    headers[TRACEPARENT_HEADER] = trace.header()
     # The client address for audit and rate limits (uvicorn resolves trusted proxies first). No
     # X-Forwarded-Host: the caller picks Host, so public URLs belong in configuration instead.
     if request.client is not None:
@@ -155,7 +170,7 @@ async def forward(
         query_string=request.scope["query_string"].decode("latin-1"),
         encoded=True,
     )
-    headers = upstream_headers(request, state, principal)
+    headers = upstream_headers(request, state, principal, body)
     session = state.proxies[service]
     started = time.perf_counter()
     try:

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Requests a client may make per route group (`limits` notation: "60/minute", "10 per hour").
@@ -55,10 +55,21 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"), description="Data of the embedded servers")
 
     admin_api_key: SecretStr | None = None
-    internal_secret: SecretStr | None = Field(
-        default=None, description="HMAC key of the gateway → service identity header"
+    # The gateway signs the identity header with its Ed25519 key; the services verify it with
+    # the public keys (several while the key rotates). services/identity.py has the format.
+    internal_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Gateway only: base64 of the raw 32-byte Ed25519 private key (or a PEM)",
     )
-    internal_max_skew_seconds: int = 60
+    internal_verify_keys: str | None = Field(
+        default=None, description="Comma-separated base64 raw Ed25519 public keys of the gateway"
+    )
+    internal_max_age_seconds: float = Field(
+        default=30, description="How old an identity header may be"
+    )
+    internal_clock_skew_seconds: float = Field(
+        default=2, description="How far in the future an identity header may be dated"
+    )
 
     host: str = "127.0.0.1"
     gateway_port: int = 8000
@@ -173,6 +184,12 @@ class Settings(BaseSettings):
         default=False,
         description="uvicorn access lines on the internal services (the gateway logs each request)",
     )
+
+    @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `aduan run` blanks the signing key for every process but the gateway.
+        return None if isinstance(value, str) and not value.strip() else value
 
     def service_url(self, name: str) -> str:
         explicit: str | None = getattr(self, f"{name}_url")

@@ -12,6 +12,7 @@ import httpx
 
 from services.embedded import free_port
 from services.settings import Settings
+from tests.signing import SIGNING_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "routing", "notifications", "gateway")
@@ -26,6 +27,9 @@ class Platform:
     extra_env: dict[str, str] = field(default_factory=dict)
     process_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    # The gateway's private key: only the gateway process gets it; `settings` (a service's
+    # view) holds the public key.
+    signing_key: str = SIGNING_KEY
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -37,12 +41,12 @@ class Platform:
 
     def env(self, name: str = "") -> dict[str, str]:
         s = self.settings
-        assert s.internal_secret is not None and s.admin_api_key is not None
+        assert s.internal_verify_keys is not None and s.admin_api_key is not None
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADUAN_")}
         env |= {
             "ADUAN_DATABASE_URL": s.require_database_url(),
             "ADUAN_REDIS_URL": s.require_redis_url(),
-            "ADUAN_INTERNAL_SECRET": s.internal_secret.get_secret_value(),
+            "ADUAN_INTERNAL_VERIFY_KEYS": s.internal_verify_keys,
             "ADUAN_ADMIN_API_KEY": s.admin_api_key.get_secret_value(),
             "ADUAN_QUEUE_PREFIX": s.queue_prefix,
             "ADUAN_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
@@ -53,6 +57,8 @@ class Platform:
             "ADUAN_RATE_LIMITS_ENABLED": "false",
         }
         env |= {f"ADUAN_{svc.upper()}_PORT": str(port) for svc, port in self.ports.items()}
+        if name == "gateway":
+            env["ADUAN_INTERNAL_SIGNING_KEY"] = self.signing_key
         return env | self.extra_env | self.process_env.get(name, {})
 
     def start_process(self, name: str, *args: str) -> None:

@@ -68,9 +68,9 @@ async def test_metrics_count_upstream_calls(gateway: httpx.AsyncClient) -> None:
     assert 'upstream="routing"' in response.text
 
 
-async def test_the_gateway_refuses_to_start_without_an_internal_secret() -> None:
-    app = create_gateway_app(make_settings(internal_secret=None))
+async def test_the_gateway_refuses_to_start_without_its_signing_key() -> None:
+    app = create_gateway_app(make_settings(internal_signing_key=None))
 
-    with pytest.raises(RuntimeError, match="INTERNAL_SECRET"):
+    with pytest.raises(RuntimeError, match="INTERNAL_SIGNING_KEY"):
         async with app.router.lifespan_context(app):
             pass
