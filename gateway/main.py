@@ -102,7 +102,8 @@ def create_gateway_app(
     app.add_middleware(MetricsMiddleware, service="gateway")
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)  # on every answer, whoever made it
+    # On every answer, whoever made it.
+    app.add_middleware(SecurityHeadersMiddleware, trusted_proxies=settings.trusted_proxies)
     return app
 
 

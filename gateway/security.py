@@ -70,9 +70,22 @@ def inline_script_hashes(page: str) -> str:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """`trusted_proxies`: a request they forwarded with `X-Forwarded-Proto: https` counts as
+    https (for Strict-Transport-Security)."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[Network] = ()) -> None:
         self.app = app
+        self.trusted_proxies = tuple(trusted_proxies)
         self._docs_csp: str | None = None
+
+    def is_https(self, scope: Scope) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        client = scope.get("client")
+        if not client or not _trusted(_address(client[0]), self.trusted_proxies):
+            return False
+        proto = dict(scope["headers"]).get(b"x-forwarded-proto", b"").decode("latin-1")
+        return proto.split(",")[0].strip().lower() == "https"  # as the client-facing proxy saw it
 
     async def docs_csp(self) -> str:
         if self._docs_csp is None:
@@ -87,7 +100,7 @@ class SecurityHeadersMiddleware:
         path: str = scope["path"]
         csp = await self.docs_csp() if path == "/docs" else API_CSP
         static = path.startswith(docs.STATIC_PREFIX + "/")
-        https = scope.get("scheme") == "https"
+        https = self.is_https(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
