@@ -51,7 +51,15 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@health.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@health.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Open, like /healthz and /readyz (the identity check lets them through): a "
+    "service listens on the internal network only and the gateway never routes here, so only "
+    "what can reach the service's own port (a scraper, an operator) reads them. The public "
+    "/metrics is the gateway's, behind an ops or admin credential.",
+    response_class=Response,
+)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

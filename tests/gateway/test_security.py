@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from gateway.auth import AuthenticatorChain, Credentials
 from gateway.main import create_gateway_app
+from gateway.upstreams import upstream_for
 from services.embedded import free_port
 from services.principal import Principal, PrincipalKind, Role
 from tests.gateway.conftest import ADMIN_KEY, Upstreams, make_settings
@@ -222,3 +223,15 @@ async def test_a_metrics_port_serves_them_without_credentials(
     with pytest.raises(httpx.ConnectError):  # stopped with the gateway
         async with httpx.AsyncClient() as scraper:
             await scraper.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
+
+
+async def test_a_services_metrics_are_open_on_its_own_port_and_never_routed_by_the_gateway(
+    upstreams: Upstreams, gateway: httpx.AsyncClient
+) -> None:
+    async with httpx.AsyncClient(base_url=upstreams.intake.url) as internal:
+        direct = await internal.get("/metrics")  # no identity header: an internal scraper
+    through_gateway = await gateway.get("/api/v1/../metrics")
+
+    assert direct.status_code == 200
+    assert upstream_for("/metrics") is None
+    assert through_gateway.status_code in {401, 404}  # the gateway's own, or nothing
