@@ -28,8 +28,10 @@ Public API of Aduan, the national public-service complaint platform: citizens fi
 (pengaduan), aspirations (aspirasi) and information requests (permintaan informasi); the platform
 verifies them, routes them to the responsible agency, watches the deadlines and notifies everyone.
 
-**Authentication.** Send `Authorization: Bearer <key>`; without the header you act anonymously
-(enough to file and track a complaint). An unknown key is refused with 401, never downgraded.
+**Authentication.** Send `Authorization: Bearer <credential>`: an access token of a citizen or
+staff account (`POST /api/v1/auth/token`), a system's API key (`adn_…`) or the bootstrap admin
+key. Without the header you act anonymously (enough to file and track a complaint). Unknown,
+expired or revoked credentials are refused with 401, never downgraded.
 
 **Errors** are RFC 9457 `application/problem+json`, titled in Indonesian or English by
 `Accept-Language`. Every response carries `X-Request-ID` (yours, if you sent one of ≤64 characters).
@@ -37,7 +39,9 @@ verifies them, routes them to the responsible agency, watches the deadlines and 
 BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
-    "description": "An admin API key (later also citizen tokens and agency API keys).",
+    "bearerFormat": "JWT access token or adn_ API key",
+    "description": "An access token from POST /api/v1/auth/token, an API key (adn_…), or the "
+    "bootstrap admin key.",
 }
 # Errors the gateway itself answers on any proxied operation: status -> (name, description).
 GATEWAY_RESPONSES = {

@@ -136,3 +136,41 @@ async def test_my_complaints_are_intakes_and_reach_it_as_the_citizen(
         "citizen",
         str(citizen.account.id),
     )
+
+
+OPERATIONS = [
+    ("/api/v1/auth/register", "post", "auth"),
+    ("/api/v1/auth/token", "post", "auth"),
+    ("/api/v1/auth/refresh", "post", "auth"),
+    ("/api/v1/auth/logout", "post", "auth"),
+    ("/api/v1/me", "get", "me"),
+    ("/api/v1/me/totp", "post", "me"),
+    ("/api/v1/me/totp/confirm", "post", "me"),
+    ("/api/v1/staff", "post", "staff"),
+    ("/api/v1/staff", "get", "staff"),
+    ("/api/v1/staff/{account_id}", "get", "staff"),
+    ("/api/v1/staff/{account_id}", "delete", "staff"),
+    ("/api/v1/api-keys", "post", "api-keys"),
+    ("/api/v1/api-keys", "get", "api-keys"),
+    ("/api/v1/api-keys/{key_id}", "delete", "api-keys"),
+]
+
+
+async def test_the_merged_document_describes_every_account_operation(
+    accounts_gateway: httpx.AsyncClient,
+) -> None:
+    document = (await accounts_gateway.get("/openapi.json")).json()
+
+    for path, method, tag in OPERATIONS:
+        operation = document["paths"][path][method]
+        assert operation["tags"] == [tag], (path, method)
+        assert operation["summary"] and operation["description"], (path, method)
+        problems = [
+            status
+            for status, answer in operation["responses"].items()
+            if status[0] in "45" and "application/problem+json" in answer.get("content", {})
+        ]
+        assert "422" in problems, (path, method)
+    form = document["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
+    assert list(form) == ["application/x-www-form-urlencoded"]
+    assert form["application/x-www-form-urlencoded"]["schema"]["properties"]["otp"]

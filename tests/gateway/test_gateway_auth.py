@@ -5,9 +5,18 @@ import uuid
 import httpx
 import pytest
 
-from gateway.auth import AuthenticatorChain, Unauthenticated, build_authenticator
+from gateway.accounts.runtime import AccountsRuntime
+from gateway.auth import (
+    AccessTokenAuthenticator,
+    AdminKeyAuthenticator,
+    ApiKeyAuthenticator,
+    AuthenticatorChain,
+    Unauthenticated,
+    build_authenticator,
+)
+from services.db import SessionMaker
 from services.principal import ANONYMOUS, Role
-from tests.gateway.conftest import ADMIN_KEY, Upstreams, make_settings
+from tests.gateway.conftest import ADMIN_KEY, Upstreams, accounts_settings, make_settings
 
 ECHO = "/api/v1/complaints/echo"
 
@@ -104,3 +113,48 @@ async def test_the_chain_asks_each_authenticator_in_turn() -> None:
     principal = await chain.authenticate([f"Bearer {ADMIN_KEY}"])
 
     assert principal.role is Role.admin
+
+
+# --- the chain with accounts: bootstrap key, API keys, access tokens ----------------------------
+
+
+async def test_with_accounts_the_chain_asks_the_bootstrap_key_then_api_keys_then_tokens(
+    upstreams: Upstreams, redis_url: str, sessionmaker: SessionMaker
+) -> None:
+    accounts = AccountsRuntime(accounts_settings(upstreams, redis_url), sessionmaker)
+
+    chain = build_authenticator(accounts.settings, accounts)
+
+    assert [type(a) for a in chain.authenticators] == [
+        AdminKeyAuthenticator,
+        ApiKeyAuthenticator,
+        AccessTokenAuthenticator,
+    ]
+    assert (await chain.authenticate([f"Bearer {ADMIN_KEY}"])).role is Role.admin
+    for unknown in ("Bearer plain-words", "Bearer a.b.c", "Bearer adn_x_y", "Basic a.b.c"):
+        with pytest.raises(Unauthenticated):
+            await chain.authenticate([unknown])
+
+
+@pytest.mark.parametrize("credential", ["not-a-key", "a.b.c", "adn_abcdefgh_" + "x" * 40])
+async def test_unknown_credentials_are_refused_before_the_services_with_accounts_too(
+    accounts_gateway: httpx.AsyncClient, upstreams: Upstreams, credential: str
+) -> None:
+    request_id = uuid.uuid4().hex
+
+    response = await accounts_gateway.get(
+        ECHO, headers={"Authorization": f"Bearer {credential}", "X-Request-ID": request_id}
+    )
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert request_id not in upstreams.intake.app.state.seen
+
+
+async def test_the_gateways_own_routes_refuse_unknown_credentials_too(
+    accounts_gateway: httpx.AsyncClient,
+) -> None:
+    response = await accounts_gateway.get("/api/v1/me", headers={"Authorization": "Bearer a.b.c"})
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
