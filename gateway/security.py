@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from fastapi import FastAPI, Request
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,7 +84,7 @@ class SecurityHeadersMiddleware:
         client = scope.get("client")
         if not client or not _trusted(_address(client[0]), self.trusted_proxies):
             return False
-        proto = dict(scope["headers"]).get(b"x-forwarded-proto", b"").decode("latin-1")
+        proto: str = Headers(scope=scope).get("x-forwarded-proto", "")
         return proto.split(",")[0].strip().lower() == "https"  # as the client-facing proxy saw it
 
     async def docs_csp(self) -> str:
