@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.main import create_gateway_app
 from services.app import create_service_app
+from services.context import current_trace_id
 from services.db import SessionMaker
 from services.models import Account
 from services.settings import Settings
@@ -146,6 +147,7 @@ def echo_router(name: str) -> APIRouter:
                 "body": body.decode("latin-1"),
                 "headers": {k: request.headers.getlist(k) for k in request.headers},
                 "principal": request.state.principal.model_dump(mode="json"),
+                "trace_id": current_trace_id(),  # the service's logging context
             },
             status_code=status,
             headers={"ETag": '"v1"', "X-Upstream": name},
