@@ -19,6 +19,7 @@ from gateway.accounts.schemas import (
 )
 from gateway.deps import AuthServiceDep
 from gateway.proxy import read_body
+from gateway.ratelimit import RateLimited, get_limiter
 from services.policy import Permission, Requires
 from services.principal import Principal
 from services.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem, ProblemError
@@ -26,8 +27,12 @@ from services.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem, Pr
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 8192
 
-auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-me_router = APIRouter(prefix="/api/v1/me", tags=["me"])
+# Every request of the gateway's own routes counts per client address, as proxied ones do;
+# sign-ins and registrations also in the stricter `login` group.
+PER_ADDRESS = [Depends(RateLimited("ip"))]
+LOGIN_ATTEMPT = Depends(RateLimited("login"))
+auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=PER_ADDRESS)
+me_router = APIRouter(prefix="/api/v1/me", tags=["me"], dependencies=PER_ADDRESS)
 
 
 def problem(description: str) -> dict[str, Any]:
@@ -37,6 +42,9 @@ def problem(description: str) -> dict[str, Any]:
 Responses = dict[int | str, dict[str, Any]]
 FORBIDDEN: Responses = {403: problem("Authenticated, but this role may not do it")}
 UNAVAILABLE: Responses = {503: problem("The gateway's database is unavailable")}
+TOO_MANY: Responses = {
+    429: problem("Too many attempts from this address (or for this account): see Retry-After")
+}
 
 
 async def token_form(request: Request) -> TokenForm:
@@ -80,9 +88,10 @@ TokenFormDep = Annotated[TokenForm, Depends(token_form)]
         **PROBLEM_RESPONSES,
         **FORBIDDEN,
         409: problem("An account with this email exists already"),
+        **TOO_MANY,
         **UNAVAILABLE,
     },
-    dependencies=[Requires(Permission.account_register)],
+    dependencies=[Requires(Permission.account_register), LOGIN_ATTEMPT],
 )
 async def register(body: RegisterIn, service: AuthServiceDep) -> AccountOut:
     return await service.register(body)
@@ -112,10 +121,18 @@ async def register(body: RegisterIn, service: AuthServiceDep) -> AccountOut:
         400: problem("A parameter was sent twice, or the form is not UTF-8"),
         403: problem("A national admin must enrol a second factor first"),
         415: problem("The body is not application/x-www-form-urlencoded"),
+        **TOO_MANY,
         **UNAVAILABLE,
     },
+    dependencies=[LOGIN_ATTEMPT],
 )
-async def token(form: TokenFormDep, service: AuthServiceDep, response: Response) -> TokenOut:
+async def token(
+    form: TokenFormDep, service: AuthServiceDep, request: Request, response: Response
+) -> TokenOut:
+    if form.grant_type == "password" and form.username:
+        # Guessing one account's password from many addresses is limited too.
+        account = f"account:{form.username.strip().lower()}"
+        await get_limiter(request).check(request, [("login", account)])
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1
     return await service.token(form)
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gateway.accounts.api import FORBIDDEN, UNAVAILABLE, problem
+from gateway.accounts.api import FORBIDDEN, PER_ADDRESS, UNAVAILABLE, problem
 from gateway.accounts.schemas import ACCOUNT_ID, ApiKeyCreated, ApiKeyIn, ApiKeyOut
 from gateway.deps import ApiKeyServiceDep
 from services.pagination import Page
@@ -13,7 +13,7 @@ from services.policy import Permission, Requires
 from services.principal import Principal
 from services.problems import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"])
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], dependencies=PER_ADDRESS)
 KeyManager = Annotated[Principal, Requires(Permission.api_key_manage)]
 
 

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gateway.accounts.api import FORBIDDEN, UNAVAILABLE, Responses, problem
+from gateway.accounts.api import FORBIDDEN, PER_ADDRESS, UNAVAILABLE, Responses, problem
 from gateway.accounts.schemas import ACCOUNT_ID, StaffCreated, StaffIn, StaffOut, StaffPage
 from gateway.deps import StaffServiceDep
 from services.policy import Permission, Requires
 from services.principal import Principal
 from services.problems import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+router = APIRouter(prefix="/api/v1/staff", tags=["staff"], dependencies=PER_ADDRESS)
 StaffManager = Annotated[Principal, Requires(Permission.staff_manage)]
 StaffId = Annotated[uuid.UUID, Path(description="The staff account's id", examples=[ACCOUNT_ID])]
 NOT_THERE: Responses = {404: problem("No such staff account, or not one of your agencies'")}

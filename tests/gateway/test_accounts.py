@@ -1,12 +1,22 @@
 """Citizens: register, sign in, see their account; wrong credentials tell nothing."""
 
+import uuid
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.db import SessionMaker
 from services.models import Account
 from tests.factories import add_account
-from tests.gateway.conftest import SignInAs, Upstreams, bearer, sign_in
+from tests.gateway.conftest import (
+    SignInAs,
+    Upstreams,
+    accounts_settings,
+    bearer,
+    running_accounts_gateway,
+    sign_in,
+)
 
 REGISTRATION = {
     "name": "Siti Rahmawati",
@@ -174,3 +184,23 @@ async def test_the_merged_document_describes_every_account_operation(
     form = document["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
     assert list(form) == ["application/x-www-form-urlencoded"]
     assert form["application/x-www-form-urlencoded"]["schema"]["properties"]["otp"]
+
+
+async def test_sign_in_attempts_are_rate_limited(
+    upstreams: Upstreams, redis_url: str, sessionmaker: SessionMaker, session: AsyncSession
+) -> None:
+    account = await add_account(session)
+    settings = accounts_settings(
+        upstreams,
+        redis_url,
+        rate_limits={"login": "3/minute"},
+        queue_prefix=f"accounts-limits-{uuid.uuid4().hex[:8]}",  # windows of its own
+    )
+    async with running_accounts_gateway(settings, sessionmaker) as gateway:
+        answers = [await sign_in(gateway, account.email, "wrong-password") for _ in range(3)]
+        refused = await sign_in(gateway, account.email)
+
+    assert [answer.status_code for answer in answers] == [401, 401, 401]
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.headers["content-type"] == "application/problem+json"
