@@ -125,6 +125,11 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "unknown_event_type": ("Unknown event type", "Jenis event tidak dikenal"),
     "invalid_cursor": ("Invalid cursor", "Cursor tidak valid"),
+    "missing": ("Required", "Wajib diisi"),
+    "unknown_agency": ("Unknown agency", "Instansi tidak dikenal"),
+    "agency_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
+    "regions_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
+    "invalid_otp": ("The code is not valid", "Kode tidak valid"),
 }
 
 
