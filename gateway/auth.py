@@ -85,10 +85,11 @@ class AccessTokenAuthenticator:
         self.accounts = accounts
 
     async def authenticate(self, credentials: Credentials) -> Principal | None:
-        if credentials.scheme != "bearer" or credentials.token.count(".") != 2:
+        tokens = self.accounts.tokens
+        if tokens is None or credentials.scheme != "bearer" or credentials.token.count(".") != 2:
             return None
         try:
-            claims = self.accounts.tokens.verify(credentials.token)
+            claims = tokens.verify(credentials.token)
         except InvalidToken as exc:
             raise Unauthenticated(str(exc)) from exc
         return Principal(

@@ -18,6 +18,7 @@ from services.cache import Memo
 from services.db import SessionMaker
 from services.logging import get_logger
 from services.models import ApiKey
+from services.problems import ProblemError
 from services.settings import Settings
 
 AGENCY_SCOPE_TTL_SECONDS = 60.0
@@ -51,7 +52,11 @@ class AccountsRuntime:
     def __init__(self, settings: Settings, sessionmaker: SessionMaker) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        self.tokens = AccessTokens.from_settings(settings)
+        # Without keys the gateway still serves API keys and the bootstrap key; sign-in answers
+        # 503 until ADUAN_JWT_KEYS is set. Keys that are set but wrong stop it at startup.
+        self.tokens = AccessTokens.from_settings(settings) if settings.jwt_keys else None
+        if self.tokens is None:
+            log.warning("ADUAN_JWT_KEYS is not set: accounts cannot sign in (aduan run sets one)")
         self._scopes: Memo[uuid.UUID, tuple[uuid.UUID, ...]] = Memo(
             ttl_seconds=AGENCY_SCOPE_TTL_SECONDS, max_entries=50_000
         )
@@ -77,6 +82,13 @@ class AccountsRuntime:
             return KeyRecord.of(key) if key is not None else None
 
         return await self._keys.get(prefix, load)
+
+    def access_tokens(self) -> AccessTokens:
+        if self.tokens is None:
+            raise ProblemError(
+                "service_unavailable", "sign-in is not configured here (ADUAN_JWT_KEYS)"
+            )
+        return self.tokens
 
     def forget_api_keys(self) -> None:
         """After a revocation: this process stops accepting the key at once."""

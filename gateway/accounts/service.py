@@ -100,6 +100,7 @@ class AuthService:
         return account_out(account, None, AccountOut)
 
     async def token(self, form: TokenForm) -> TokenOut:
+        self.runtime.access_tokens()  # 503 before anything is read or written
         if form.grant_type == "refresh_token":
             if not form.refresh_token:
                 raise ProblemError("validation_failed", errors=[("/refresh_token", "missing")])
@@ -159,12 +160,13 @@ class AuthService:
             token_hash=sha256_hex(refresh),
             expires_at=datetime.now(UTC) + timedelta(seconds=settings.refresh_token_ttl_seconds),
         )
-        access = self.runtime.tokens.issue(
+        tokens = self.runtime.access_tokens()
+        access = tokens.issue(
             subject=account.id, role=Role(account.role), agency_id=account.agency_id
         )
         return TokenOut(
             access_token=access,
-            expires_in=self.runtime.tokens.ttl_seconds,
+            expires_in=tokens.ttl_seconds,
             refresh_token=refresh,
         )
 

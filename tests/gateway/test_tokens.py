@@ -15,7 +15,7 @@ from gateway.accounts.tokens import AccessTokens, sha256_hex
 from services.db import SessionMaker
 from services.models import RefreshToken
 from services.principal import Role
-from tests.factories import add_account
+from tests.factories import add_account, add_api_key
 from tests.gateway.conftest import (
     JWT_KEYS,
     JWT_KID,
@@ -254,7 +254,6 @@ async def test_rotating_the_signing_key_keeps_old_tokens_valid_while_the_old_key
 @pytest.mark.parametrize(
     ("keys", "active"),
     [
-        ({}, None),
         ({"a": OLD_KEY, "b": NEW_KEY}, None),
         ({"a": OLD_KEY}, "b"),
         ({"a": "short"}, None),
@@ -267,3 +266,20 @@ def test_misconfigured_keys_stop_the_gateway_at_startup(
 
     with pytest.raises(RuntimeError, match="ADUAN_JWT"):
         AccessTokens.from_settings(settings)
+
+
+async def test_without_keys_the_gateway_serves_api_keys_but_sign_in_is_503(
+    upstreams: Upstreams, redis_url: str, sessionmaker: SessionMaker, session: AsyncSession
+) -> None:
+    account = await add_account(session)
+    _, api_key = await add_api_key(session, role="ops")
+    settings = accounts_settings(upstreams, redis_url, jwt_keys={})
+    async with running_accounts_gateway(settings, sessionmaker) as gateway:
+        signing_in = await sign_in(gateway, account.email)
+        with_key = await gateway.get("/api/v1/complaints/echo", headers=bearer(api_key))
+        with_token = await gateway.get("/api/v1/me", headers=bearer("a.b.c"))
+
+    assert signing_in.status_code == 503
+    assert "ADUAN_JWT_KEYS" in signing_in.json()["detail"]
+    assert with_key.status_code == 200
+    assert with_token.status_code == 401
