@@ -108,14 +108,18 @@ def identity_keys(settings: Settings) -> tuple[str, str]:
     return signing_key, settings.internal_verify_keys or public_key_of(signing_key)
 
 
-def write_procfile(procfile: Path, directory: Path, signing_key: str) -> str:
+def write_procfile(
+    procfile: Path, directory: Path, signing_key: str, gateway_only: dict[str, str] | None = None
+) -> str:
     """A Procfile for honcho in which each process holds only the keys it may: the gateway reads
-    the private key from a file in `directory` (so it is in the gateway's environment alone, not
-    honcho's nor the others'); every other process gets it blank, which also overrides a key
-    set in `.env`. Returns the Procfile's path."""
+    the private key (and `gateway_only`'s variables, such as a generated access-token key) from a
+    file in `directory` (so it is in the gateway's environment alone, not honcho's nor the
+    others'); every other process gets the private key blank, which also overrides a key set in
+    `.env`. Returns the Procfile's path."""
     key_file = directory / "gateway.env"
     key_file.touch(mode=0o600)
-    key_file.write_text(f"{SIGNING_KEY_ENV}={signing_key}\n")
+    variables = {SIGNING_KEY_ENV: signing_key, **(gateway_only or {})}
+    key_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in variables.items()))
     lines = []
     for line in procfile.read_text().splitlines():
         name, sep, command = line.partition(": ")
@@ -144,12 +148,13 @@ def cmd_run(settings: Settings) -> int:
         signing_key, verify_keys = identity_keys(settings)
         env.pop(SIGNING_KEY_ENV, None)  # the gateway's alone: see write_procfile
         env["ADUAN_INTERNAL_VERIFY_KEYS"] = verify_keys
+        gateway_only = {}
         if not settings.jwt_keys:
             # This run's access-token key (tokens end with the run); production sets its own.
-            env["ADUAN_JWT_KEYS"] = json.dumps({"run": secrets.token_urlsafe(32)})
-            env["ADUAN_JWT_ACTIVE_KID"] = "run"
+            gateway_only["ADUAN_JWT_KEYS"] = json.dumps({"run": secrets.token_urlsafe(32)})
+            gateway_only["ADUAN_JWT_ACTIVE_KID"] = "run"
         root = project_root()
-        procfile = write_procfile(root / "Procfile", Path(run_dir), signing_key)
+        procfile = write_procfile(root / "Procfile", Path(run_dir), signing_key, gateway_only)
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         gateway = f"http://{settings.host}:{settings.gateway_port}"

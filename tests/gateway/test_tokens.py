@@ -3,7 +3,9 @@ the signing keys."""
 
 import base64
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import jwt
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.accounts.tokens import AccessTokens, sha256_hex
+from services.cli import write_procfile
 from services.db import SessionMaker
 from services.models import RefreshToken
 from services.principal import Role
@@ -283,3 +286,33 @@ async def test_without_keys_the_gateway_serves_api_keys_but_sign_in_is_503(
     assert "ADUAN_JWT_KEYS" in signing_in.json()["detail"]
     assert with_key.status_code == 200
     assert with_token.status_code == 401
+
+
+def test_aduan_run_gives_its_access_token_key_to_the_gateway_alone(tmp_path: Path) -> None:
+    procfile = tmp_path / "Procfile.in"
+    procfile.write_text("gateway: env\nintake: env\n")
+    keys = json.dumps({"run": "a-generated-key-of-forty-three-characters-x"})
+    generated = Path(
+        write_procfile(
+            procfile,
+            tmp_path,
+            "the-private-key",
+            {"ADUAN_JWT_KEYS": keys, "ADUAN_JWT_ACTIVE_KID": "run"},
+        )
+    )
+
+    seen = {}
+    for line in generated.read_text().splitlines():
+        name, command = line.split(": ", 1)
+        shown = subprocess.run(
+            ["/bin/sh", "-c", command],
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        seen[name] = dict(item.split("=", 1) for item in shown.splitlines() if "=" in item)
+
+    assert json.loads(seen["gateway"]["ADUAN_JWT_KEYS"]) == json.loads(keys)
+    assert seen["gateway"]["ADUAN_JWT_ACTIVE_KID"] == "run"
+    assert "ADUAN_JWT_KEYS" not in seen["intake"]
