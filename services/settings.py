@@ -1,5 +1,6 @@
 """The one settings class of the platform: every variable is `ADUAN_*`, `.env` is read too."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,13 @@ def _rate_limits(value: Any) -> Any:
             f"unknown rate limit groups {sorted(unknown)}: {list(DEFAULT_RATE_LIMITS)}"
         )
     return DEFAULT_RATE_LIMITS | value
+
+
+def _json_object(value: Any) -> Any:
+    """A JSON object from the environment, where empty means none; a dict as is."""
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else {}
+    return value
 
 
 # Lists read from the environment as `a, b` (not JSON).
@@ -138,7 +146,7 @@ class Settings(BaseSettings):
 
     # Accounts and credentials (the gateway). Every key of jwt_keys verifies access tokens, the
     # active one signs new ones: add a key, make it active, drop the old one after a token TTL.
-    jwt_keys: dict[str, SecretStr] = Field(
+    jwt_keys: Annotated[dict[str, SecretStr], NoDecode, BeforeValidator(_json_object)] = Field(
         default_factory=dict,
         description='Access-token signing keys by key id, JSON {"kid": "secret"} (HS256, '
         "≥ 32 characters each)",

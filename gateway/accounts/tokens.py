@@ -58,7 +58,7 @@ class AccessTokens:
         keys = {kid: key.get_secret_value() for kid, key in settings.jwt_keys.items()}
         if not keys:
             raise RuntimeError("ADUAN_JWT_KEYS must be set (aduan run generates one)")
-        active = settings.jwt_active_kid
+        active = settings.jwt_active_kid or None  # empty in the environment: unset
         if active is None:
             if len(keys) > 1:
                 raise RuntimeError("ADUAN_JWT_ACTIVE_KID must name one of several ADUAN_JWT_KEYS")
