@@ -1,6 +1,8 @@
 """Forward public requests to the owning service, with the caller's identity signed in a header."""
 
 import asyncio
+import hashlib
+import hmac
 import time
 
 import aiohttp
@@ -11,12 +13,13 @@ from starlette.requests import ClientDisconnect
 
 from gateway.auth import Unauthenticated
 from gateway.ratelimit import limit_proxied
+from gateway.security import client_ip
 from gateway.state import GatewayState, StateDep
 from gateway.upstreams import upstream_for
 from services.identity import IDENTITY_HEADER
 from services.logging import get_logger
 from services.middleware import REQUEST_ID_HEADER
-from services.principal import Principal
+from services.principal import Principal, Role
 from services.problems import ProblemError, problem_response
 from services.tracing import TRACEPARENT_HEADER, TraceParent
 
@@ -29,6 +32,7 @@ FORWARDED_REQUEST_HEADERS = (
     "idempotency-key",
     "if-match",
     "if-none-match",
+    "x-reporter-token",  # an anonymous reporter's key to their complaint (intake checks it)
 )
 # Hop-by-hop (RFC 9110 §7.6.1), recomputed by us or our server (length, date, server), or set
 # by our own middleware. The body is relayed as sent, so content-encoding stays.
@@ -64,9 +68,21 @@ log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)  # the services document these paths themselves
 
 
+def client_id(request: Request, state: GatewayState) -> str:
+    """An anonymous caller's opaque id (for its idempotency scope): a keyed hash of its address,
+    so the services and their tables never hold the address itself."""
+    key = state.settings.internal_signing_key
+    secret = key.get_secret_value().encode() if key is not None else b""
+    digest = hmac.new(b"aduan-client:" + secret, client_ip(request).encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
+
+
 async def authenticate(request: Request, state: GatewayState) -> Principal:
     try:
-        return await state.authenticator.authenticate(request.headers.getlist("authorization"))
+        principal = await state.authenticator.authenticate(request.headers.getlist("authorization"))
+        if principal.role is Role.anonymous:
+            principal = principal.model_copy(update={"client": client_id(request, state)})
+        return principal
     except Unauthenticated as exc:
         raise ProblemError(
             "unauthenticated",

@@ -1,5 +1,6 @@
 """Proxying: routing table, what is forwarded and stripped, limits, and upstream failures."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -275,3 +276,20 @@ async def test_a_caller_hanging_up_mid_body_is_not_a_server_error(
 
     assert sent[0]["type"] == "http.response.start"
     assert sent[0]["status"] == 499
+
+
+async def test_anonymous_callers_get_an_opaque_id_per_address(upstreams: Upstreams) -> None:
+    # Anonymous callers' idempotency keys are scoped per client; the services see a keyed
+    # hash of the address, never the address.
+    settings = make_settings(intake_url=upstreams.intake.url)
+    app = create_gateway_app(settings)
+    seen = []
+    async with app.router.lifespan_context(app):
+        for address in ("203.0.113.7", "203.0.113.7", "198.51.100.23"):
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+                echoed = (await client.get(ECHO)).json()
+            seen.append(echoed["principal"]["client"])
+            assert address not in json.dumps(echoed["principal"])
+    assert seen[0] == seen[1] != seen[2]
+    assert all(seen)

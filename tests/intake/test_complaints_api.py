@@ -1,7 +1,9 @@
 """The citizen API of intake, in-process, against the real database (rolled back per test)."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -11,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.main import create_app
 from services.db import create_engine, create_sessionmaker
 from services.embedded import free_port
-from services.models import Complaint, Event
-from services.principal import Principal, PrincipalKind, Role
+from services.models import Complaint, Event, IdempotencyRecord
+from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 from services.runtime import Runtime
 from tests.conftest import complaint_payload, service_client
 
@@ -151,6 +153,59 @@ async def test_idempotency_key_replays_and_refuses_a_different_body(
         select(func.count()).select_from(Complaint).where(Complaint.submitted_by == CITIZEN.key)
     )
     assert filed == 1
+
+
+async def test_a_replay_gives_back_the_reporter_token_and_keeps_no_personal_data(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    async with service_client(create_app(runtime.settings), runtime, CITIZEN) as client:
+        headers = {"Idempotency-Key": "replay-token-1"}
+        first = await client.post("/api/v1/complaints", json=complaint_payload(), headers=headers)
+        again = await client.post("/api/v1/complaints", json=complaint_payload(), headers=headers)
+
+    # The app that lost the first answer still gets the token it needs.
+    assert again.json()["reporter_token"] == first.json()["reporter_token"]
+    assert again.json()["reporter"]["email"] == "siti@example.id"
+    record = await session.get(IdempotencyRecord, (CITIZEN.key, "replay-token-1"))
+    assert record is not None
+    assert "siti" not in json.dumps(record.response_body)
+    assert "Jalan berlubang" not in json.dumps(record.response_body)
+
+
+async def test_an_expired_idempotency_key_files_anew(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    async with service_client(create_app(runtime.settings), runtime, CITIZEN) as client:
+        headers = {"Idempotency-Key": "old-key-1"}
+        first = await client.post("/api/v1/complaints", json=complaint_payload(), headers=headers)
+        record = await session.get(IdempotencyRecord, (CITIZEN.key, "old-key-1"))
+        assert record is not None
+        record.created_at = datetime.now(UTC) - timedelta(hours=25)
+        await session.flush()
+        later = await client.post(
+            "/api/v1/complaints", json=complaint_payload(title="Lampu jalan mati"), headers=headers
+        )
+
+    assert later.status_code == 201
+    assert later.json()["tracking_id"] != first.json()["tracking_id"]
+    assert "idempotent-replayed" not in later.headers
+
+
+async def test_anonymous_clients_have_idempotency_scopes_of_their_own(runtime: Runtime) -> None:
+    answers = []
+    for client_id, title in (("client-a", "Lampu jalan mati"), ("client-b", "Sampah menumpuk")):
+        caller = ANONYMOUS.model_copy(update={"client": client_id})
+        async with service_client(create_app(runtime.settings), runtime, caller) as client:
+            answers.append(
+                await client.post(
+                    "/api/v1/complaints",
+                    json=complaint_payload(title=title),
+                    headers={"Idempotency-Key": "1"},  # a naive app's key, the same for both
+                )
+            )
+
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].json()["tracking_id"] != answers[1].json()["tracking_id"]
 
 
 async def test_request_without_gateway_identity_is_refused(runtime: Runtime) -> None:
