@@ -7,6 +7,7 @@ Never log secrets, tokens, tracking ids or personal data: name events and rows b
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,16 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 }
 # Servers and libraries that install handlers of their own: their lines go through ours.
 _LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "arq", "arq.worker")
+
+
+# PostgreSQL's DETAIL line quotes row values ("Key (email)=(siti@…) already exists", "Failing
+# row contains (…)"); asyncpg puts it into its exception's text, so tracebacks would carry it.
+_PG_DETAIL = re.compile(r'DETAIL:(?:\s|\\n)*(?:[^\\\n"]|\\[^n])*')
+
+
+def _withhold_details(line: str) -> str:
+    """The JSON line with each DETAIL text (up to its escaped line end) withheld."""
+    return _PG_DETAIL.sub("DETAIL: (withheld: it may quote personal data)", line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,7 +54,8 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, ensure_ascii=False, default=str, separators=(",", ":"))
+        text = json.dumps(line, ensure_ascii=False, default=str, separators=(",", ":"))
+        return _withhold_details(text) if "DETAIL:" in text else text
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
