@@ -7,9 +7,9 @@ services.privacy, so a change of the rules has to change this table too.
 """
 
 import uuid
-from decimal import Decimal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import httpx
 import pytest
