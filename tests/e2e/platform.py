@@ -15,6 +15,8 @@ from services.settings import Settings
 from tests.signing import SIGNING_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
+# The gateway's access-token key (only the gateway signs and verifies access tokens).
+JWT_KEYS = '{"e2e-2026": "e2e-access-token-signing-key-0123456789abcdef"}'
 SERVICES = ("intake", "routing", "notifications", "gateway")
 WORKERS = ("routing", "notifications")
 
@@ -59,6 +61,7 @@ class Platform:
         env |= {f"ADUAN_{svc.upper()}_PORT": str(port) for svc, port in self.ports.items()}
         if name == "gateway":
             env["ADUAN_INTERNAL_SIGNING_KEY"] = self.signing_key
+            env["ADUAN_JWT_KEYS"] = JWT_KEYS
         return env | self.extra_env | self.process_env.get(name, {})
 
     def start_process(self, name: str, *args: str) -> None:
