@@ -209,15 +209,19 @@ class AuthService:
             raise ProblemError("not_found", "the account no longer exists")
         return account
 
+    async def _own_staff(self, principal: Principal) -> Account:
+        account = await self._own(principal)
+        if Role(account.role) not in STAFF_ROLES:
+            raise ProblemError("forbidden", "the second factor is for staff accounts")
+        return account
+
     async def me(self, principal: Principal) -> AccountOut:
         account = await self._own(principal)
         agency = await self.reference.agency(account.agency_id) if account.agency_id else None
         return account_out(account, agency, AccountOut)
 
     async def start_totp(self, principal: Principal) -> TotpEnrolmentOut:
-        account = await self._own(principal)
-        if Role(account.role) not in STAFF_ROLES:
-            raise ProblemError("forbidden", "the second factor is for staff accounts")
+        account = await self._own_staff(principal)
         if account.totp_enabled_at is not None:
             raise ProblemError("conflict", "the second factor is on already")
         secret = totp.new_secret()
@@ -227,7 +231,7 @@ class AuthService:
         )
 
     async def confirm_totp(self, principal: Principal, code: str) -> AccountOut:
-        account = await self._own(principal)
+        account = await self._own_staff(principal)
         if account.totp_enabled_at is not None:
             raise ProblemError("conflict", "the second factor is on already")
         if account.totp_secret is None:

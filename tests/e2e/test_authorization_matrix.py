@@ -1,0 +1,413 @@
+"""The authorization matrix: every operation of the merged OpenAPI document, called by every
+kind of caller (with an owner and a stranger of the same kind where ownership matters), through
+the real gateway and services, against the answer written down here.
+
+An operation added to the document without a row here fails `test_every_operation_has_a_row`.
+The expected answers are the policy as people would state it, not read from services.policy:
+a change of the policy has to change this table too. An object outside a caller's scope is a
+404, the same as one that does not exist.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.db import create_sessionmaker
+from services.settings import Settings
+from tests.conftest import complaint_payload
+from tests.e2e.credentials import Caller, World, make_world, sign_in
+from tests.e2e.platform import Platform
+from tests.factories import add_account, add_api_key
+
+pytestmark = pytest.mark.e2e
+
+COLUMNS = (
+    "anonymous",
+    "reporter_token",  # no account: the complaint's reporter_token
+    "citizen",  # the reporter of the complaint below
+    "citizen_stranger",
+    "admin_staff",
+    "bootstrap_admin",  # ADUAN_ADMIN_API_KEY
+    "admin_key",
+    "coordinator",  # of the province government, parent of the office
+    "coordinator_stranger",  # of a government elsewhere
+    "liaison",  # of the office
+    "agency_key",  # the office's system
+    "agency_key_stranger",
+    "regional_key",  # region 11 (Aceh), where the complaint is
+    "regional_key_stranger",  # region 32
+    "ops_key",
+)
+ADMINS = ("admin_staff", "bootstrap_admin", "admin_key")
+ANONYMOUS = ("anonymous", "reporter_token")
+STAFF = ("admin_staff", "coordinator", "coordinator_stranger", "liaison")
+ACCOUNTS = ("citizen", "citizen_stranger", *STAFF)
+
+
+def row(otherwise: int, **answers: int) -> dict[str, int]:
+    """The answer of every column: `otherwise`, except those named (401 for anonymous callers
+    of protected operations is spelled out where it applies)."""
+    unknown = set(answers) - set(COLUMNS)
+    assert not unknown, unknown
+    return {column: answers.get(column, otherwise) for column in COLUMNS}
+
+
+def protected(allowed: int, who: tuple[str, ...], **others: int) -> dict[str, int]:
+    """`who` get `allowed`, anonymous callers 401, everyone else 403 (unless named)."""
+    return row(403, **dict.fromkeys(ANONYMOUS, 401), **dict.fromkeys(who, allowed), **others)
+
+
+EVERYONE_200 = row(200)
+
+MATRIX: dict[str, dict[str, int]] = {
+    # --- open: the platform's own health and documents
+    "GET /healthz": EVERYONE_200,
+    "GET /readyz": EVERYONE_200,
+    "GET /openapi.json": EVERYONE_200,
+    "GET /docs": EVERYONE_200,
+    "GET /metrics": protected(200, (*ADMINS, "ops_key")),
+    # --- reference data, public
+    "GET /api/v1/categories": EVERYONE_200,
+    "GET /api/v1/agencies": EVERYONE_200,
+    "GET /api/v1/agencies/{agency_id}": EVERYONE_200,
+    # --- complaints: filed by the public, citizens, admins and regional systems (in their
+    # own regions); agencies act through the workflow, ops only read.
+    "POST /api/v1/complaints": row(
+        403,
+        **dict.fromkeys((*ANONYMOUS, "citizen", "citizen_stranger", *ADMINS), 201),
+        regional_key=201,
+    ),
+    # Everyone may track a complaint by its id; the privacy matrix decides what they see.
+    "GET /api/v1/complaints/{tracking_id}": EVERYONE_200,
+    "GET /api/v1/me/complaints": protected(200, ("citizen", "citizen_stranger")),
+    # --- accounts
+    "POST /api/v1/auth/register": row(403, **dict.fromkeys(ANONYMOUS, 201)),
+    # Credentials travel in the body: whoever holds valid ones gets tokens.
+    "POST /api/v1/auth/token": EVERYONE_200,
+    "POST /api/v1/auth/refresh": EVERYONE_200,
+    "POST /api/v1/auth/logout": row(204),
+    "GET /api/v1/me": protected(200, ACCOUNTS),
+    # The second factor is for staff accounts; a wrong code is a field error.
+    "POST /api/v1/me/totp": protected(200, STAFF),
+    "POST /api/v1/me/totp/confirm": protected(422, STAFF),
+    # --- staff: admins anywhere; coordinators in their agency and its offices
+    "POST /api/v1/staff": protected(201, (*ADMINS, "coordinator"), coordinator_stranger=403),
+    "GET /api/v1/staff": protected(200, (*ADMINS, "coordinator", "coordinator_stranger")),
+    "GET /api/v1/staff/{account_id}": protected(
+        200, (*ADMINS, "coordinator"), coordinator_stranger=404
+    ),
+    "DELETE /api/v1/staff/{account_id}": protected(
+        204, (*ADMINS, "coordinator"), coordinator_stranger=404
+    ),
+    # --- API keys: admins only
+    "POST /api/v1/api-keys": protected(201, ADMINS),
+    "GET /api/v1/api-keys": protected(200, ADMINS),
+    "DELETE /api/v1/api-keys/{key_id}": protected(204, ADMINS),
+    # --- webhooks: admins (regional systems' own endpoints come with the notifications issue)
+    "POST /api/v1/webhooks/endpoints": protected(201, ADMINS),
+    "GET /api/v1/webhooks/endpoints": protected(200, ADMINS),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}": protected(200, ADMINS),
+    "DELETE /api/v1/webhooks/endpoints/{endpoint_id}": protected(204, ADMINS),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": protected(200, ADMINS),
+    # --- ops: ops read, admins act (an unknown failed event: the admin got past the policy)
+    "GET /api/v1/ops/failed-events": protected(200, (*ADMINS, "ops_key")),
+    "POST /api/v1/ops/failed-events/{consumer}/{event_id}/retry": protected(404, ADMINS),
+}
+
+
+@dataclass
+class Context:
+    """The objects the calls are about, and ways to make a fresh one per call for operations
+    that use their object up (delete, revoke, spend)."""
+
+    settings: Settings
+    gateway: str
+    world: World
+    tracking_id: str
+    reporter_token: str
+    staff_member: uuid.UUID  # a liaison of the office
+    endpoint_id: str
+
+    async def add_account(self, role: str, agency: uuid.UUID | None = None) -> tuple[str, str]:
+        engine = create_async_engine(self.settings.require_database_url())
+        try:
+            async with create_sessionmaker(engine)() as session:
+                account = await add_account(session, role=role, agency_id=agency)
+                await session.commit()
+                return str(account.id), account.email
+        finally:
+            await engine.dispose()
+
+    async def add_key(self) -> str:
+        engine = create_async_engine(self.settings.require_database_url())
+        try:
+            async with create_sessionmaker(engine)() as session:
+                key, _token = await add_api_key(session, role="ops")
+                await session.commit()
+                return str(key.id)
+        finally:
+            await engine.dispose()
+
+    async def refresh_token(self, client: httpx.AsyncClient) -> str:
+        _id, email = await self.add_account("citizen")
+        from tests.factories import PASSWORD
+
+        answer = await client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": email, "password": PASSWORD},
+        )
+        token: str = answer.json()["refresh_token"]
+        return token
+
+    async def new_endpoint(self, client: httpx.AsyncClient) -> str:
+        created = await client.post(
+            "/api/v1/webhooks/endpoints",
+            json={"url": "http://127.0.0.1:9/hook", "region_codes": ["11"]},
+            headers=self.world.callers["bootstrap_admin"].headers,
+        )
+        assert created.status_code == 201, created.text
+        endpoint_id: str = created.json()["id"]
+        return endpoint_id
+
+
+Call = Callable[[httpx.AsyncClient, Caller, Context], Awaitable[httpx.Response]]
+
+
+def get(path: str) -> Call:
+    async def call(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+        return await client.get(path.format(**vars(ctx) | vars(ctx.world)), headers=caller.headers)
+
+    return call
+
+
+async def file_complaint(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post("/api/v1/complaints", json=complaint_payload(), headers=caller.headers)
+
+
+async def track(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.get(f"/api/v1/complaints/{ctx.tracking_id}", headers=caller.headers)
+
+
+async def register(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/register",
+        json={
+            "name": "Budi Santoso",
+            "email": f"budi-{uuid.uuid4().hex[:8]}@example.id",
+            "phone": "+6281298765432",
+            "password": "kata-sandi-yang-panjang",
+        },
+        headers=caller.headers,
+    )
+
+
+async def token(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    from tests.factories import PASSWORD
+
+    _id, email = await ctx.add_account("citizen")
+    return await client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": email, "password": PASSWORD},
+        headers=caller.headers,
+    )
+
+
+async def refresh(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    spent = await ctx.refresh_token(client)
+    return await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": spent}, headers=caller.headers
+    )
+
+
+async def logout(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    spent = await ctx.refresh_token(client)
+    return await client.post(
+        "/api/v1/auth/logout", json={"refresh_token": spent}, headers=caller.headers
+    )
+
+
+async def start_totp(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post("/api/v1/me/totp", headers=caller.headers)
+
+
+async def confirm_totp(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    await client.post("/api/v1/me/totp", headers=caller.headers)  # enrolment under way
+    return await client.post(
+        "/api/v1/me/totp/confirm", json={"code": "000000"}, headers=caller.headers
+    )
+
+
+async def create_staff(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post(
+        "/api/v1/staff",
+        json={
+            "name": "Rina Wati",
+            "email": f"rina-{uuid.uuid4().hex[:8]}@acehselatankab.go.id",
+            "password": "sandi-awal-yang-panjang",
+            "role": "liaison",
+            "agency_id": str(ctx.world.office),
+        },
+        headers=caller.headers,
+    )
+
+
+async def remove_staff(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    member, _email = await ctx.add_account("liaison", ctx.world.office)
+    return await client.delete(f"/api/v1/staff/{member}", headers=caller.headers)
+
+
+async def create_key(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post(
+        "/api/v1/api-keys",
+        json={"name": "Dasbor Kemendagri", "role": "ops"},
+        headers=caller.headers,
+    )
+
+
+async def revoke_key(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    key_id = await ctx.add_key()
+    return await client.delete(f"/api/v1/api-keys/{key_id}", headers=caller.headers)
+
+
+async def create_endpoint(
+    client: httpx.AsyncClient, caller: Caller, ctx: Context
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/webhooks/endpoints",
+        json={"url": "http://127.0.0.1:9/hook", "region_codes": ["11"]},
+        headers=caller.headers,
+    )
+
+
+async def delete_endpoint(
+    client: httpx.AsyncClient, caller: Caller, ctx: Context
+) -> httpx.Response:
+    endpoint_id = await ctx.new_endpoint(client)
+    return await client.delete(f"/api/v1/webhooks/endpoints/{endpoint_id}", headers=caller.headers)
+
+
+async def retry_event(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/ops/failed-events/routing/{uuid.uuid4()}/retry", headers=caller.headers
+    )
+
+
+CALLS: dict[str, Call] = {
+    "GET /healthz": get("/healthz"),
+    "GET /readyz": get("/readyz"),
+    "GET /openapi.json": get("/openapi.json"),
+    "GET /docs": get("/docs"),
+    "GET /metrics": get("/metrics"),
+    "GET /api/v1/categories": get("/api/v1/categories"),
+    "GET /api/v1/agencies": get("/api/v1/agencies"),
+    "GET /api/v1/agencies/{agency_id}": get("/api/v1/agencies/{office}"),
+    "POST /api/v1/complaints": file_complaint,
+    "GET /api/v1/complaints/{tracking_id}": track,
+    "GET /api/v1/me/complaints": get("/api/v1/me/complaints"),
+    "POST /api/v1/auth/register": register,
+    "POST /api/v1/auth/token": token,
+    "POST /api/v1/auth/refresh": refresh,
+    "POST /api/v1/auth/logout": logout,
+    "GET /api/v1/me": get("/api/v1/me"),
+    "POST /api/v1/me/totp": start_totp,
+    "POST /api/v1/me/totp/confirm": confirm_totp,
+    "POST /api/v1/staff": create_staff,
+    "GET /api/v1/staff": get("/api/v1/staff"),
+    "GET /api/v1/staff/{account_id}": get("/api/v1/staff/{staff_member}"),
+    "DELETE /api/v1/staff/{account_id}": remove_staff,
+    "POST /api/v1/api-keys": create_key,
+    "GET /api/v1/api-keys": get("/api/v1/api-keys"),
+    "DELETE /api/v1/api-keys/{key_id}": revoke_key,
+    "POST /api/v1/webhooks/endpoints": create_endpoint,
+    "GET /api/v1/webhooks/endpoints": get("/api/v1/webhooks/endpoints"),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}": get("/api/v1/webhooks/endpoints/{endpoint_id}"),
+    "DELETE /api/v1/webhooks/endpoints/{endpoint_id}": delete_endpoint,
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": get(
+        "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"
+    ),
+    "GET /api/v1/ops/failed-events": get("/api/v1/ops/failed-events"),
+    "POST /api/v1/ops/failed-events/{consumer}/{event_id}/retry": retry_event,
+}
+
+
+async def operations(gateway: str) -> set[str]:
+    async with httpx.AsyncClient(base_url=gateway) as client:
+        spec = (await client.get("/openapi.json")).json()
+    return {
+        f"{method.upper()} {path}"
+        for path, items in spec["paths"].items()
+        for method in items
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+async def test_every_operation_has_a_row(platform: Platform) -> None:
+    documented = await operations(platform.gateway)
+    # The gateway's own pages are not in the document; they are in the matrix all the same.
+    undocumented_pages = {"GET /openapi.json", "GET /docs", "GET /healthz", "GET /readyz"}
+    assert documented - set(MATRIX) == set(), "operations without a row in the matrix"
+    assert set(MATRIX) - documented - undocumented_pages - {"GET /metrics"} == set()
+    assert set(CALLS) == set(MATRIX)
+
+
+async def test_every_caller_gets_the_answer_the_matrix_says(
+    platform: Platform, settings: Settings
+) -> None:
+    world = await make_world(settings, platform.gateway)
+    async with httpx.AsyncClient(base_url=platform.gateway, timeout=30) as client:
+        citizen = world.callers["citizen"]
+        filed = await client.post(
+            "/api/v1/complaints", json=complaint_payload(), headers=citizen.headers
+        )
+        assert filed.status_code == 201, filed.text
+        token = filed.json()["reporter_token"]
+        world.callers["reporter_token"] = Caller("reporter_token", {"X-Reporter-Token": token})
+        ctx = Context(
+            settings=settings,
+            gateway=platform.gateway,
+            world=world,
+            tracking_id=filed.json()["tracking_id"],
+            reporter_token=token,
+            staff_member=uuid.uuid4(),
+            endpoint_id="",
+        )
+        member, _email = await ctx.add_account("liaison", world.office)
+        ctx.staff_member = uuid.UUID(member)
+        ctx.endpoint_id = await ctx.new_endpoint(client)
+
+        answers: dict[str, dict[str, int]] = {}
+        for operation, call in CALLS.items():
+            answers[operation] = {}
+            for column in COLUMNS:
+                response = await call(client, world.callers[column], ctx)
+                answers[operation][column] = response.status_code
+                if response.status_code >= 400 and response.status_code != 404:
+                    assert response.headers["content-type"] == "application/problem+json", (
+                        operation,
+                        column,
+                    )
+
+    wrong = sorted(
+        f"{operation}: {column} got {answers[operation][column]}, expected {expected}"
+        for operation, row_ in MATRIX.items()
+        for column, expected in row_.items()
+        if answers[operation][column] != expected
+    )
+    assert wrong == [], "\n".join(wrong)
+
+
+async def test_sign_in_tokens_name_their_roles(platform: Platform, settings: Settings) -> None:
+    # A sanity check of the world the matrix runs in: tokens are what they claim.
+    world = await make_world(settings, platform.gateway)
+    async with httpx.AsyncClient(base_url=platform.gateway) as client:
+        me = await client.get("/api/v1/me", headers=world.callers["coordinator"].headers)
+        assert me.json()["role"] == "coordinator"
+        assert str(world.parent) in me.text
+        _id, email = await Context(
+            settings, platform.gateway, world, "", "", uuid.uuid4(), ""
+        ).add_account("citizen")
+        assert (await sign_in(client, email)).count(".") == 2
