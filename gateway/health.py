@@ -13,14 +13,14 @@ from pydantic import BaseModel, Field
 from gateway.proxy import authenticate
 from gateway.state import GatewayState, StateDep
 from services.logging import get_logger
-from services.principal import Principal, PrincipalKind, Role
-from services.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError
+from services.policy import Permission, authorize
+from services.principal import Principal
+from services.problems import PROBLEM_MEDIA_TYPE, Problem
 from services.queue import queue_name
 from services.settings import Settings
 
 CHECK_TIMEOUT_SECONDS = 3.0
 WORKERS = ("routing", "notifications")  # the arq consumers, by queue
-METRICS_ROLES = frozenset({Role.ops, Role.admin})
 log = get_logger(__name__)
 
 router = APIRouter(tags=["ops"])
@@ -138,14 +138,7 @@ async def readyz(state: StateDep) -> JSONResponse:
 async def metrics_reader(request: Request, state: StateDep) -> Principal:
     """An ops or admin credential (the bootstrap admin key works)."""
     principal = await authenticate(request, state)
-    if principal.kind is PrincipalKind.anonymous:
-        raise ProblemError(
-            "unauthenticated",
-            "metrics need an ops or admin credential",
-            headers={"WWW-Authenticate": 'Bearer realm="aduan"'},
-        )
-    if principal.role not in METRICS_ROLES:
-        raise ProblemError("forbidden", "metrics need an ops or admin credential")
+    authorize(principal, Permission.ops_read)
     return principal
 
 

@@ -126,10 +126,10 @@ def upstream_headers(
     # The caller's trace (or the one the gateway started), with the gateway's span as parent.
     trace: TraceParent = request.state.trace
     headers[TRACEPARENT_HEADER] = trace.header()
-    # The client address for audit and rate limits (uvicorn resolves trusted proxies first). No
-    # X-Forwarded-Host: the caller picks Host, so public URLs belong in configuration instead.
-    if request.client is not None:
-        headers["x-forwarded-for"] = request.client.host
+    # The client address for audit (ADUAN_TRUSTED_PROXIES decides whether the caller's own
+    # X-Forwarded-For counts). No X-Forwarded-Host: the caller picks Host, so public URLs
+    # belong in configuration instead.
+    headers["x-forwarded-for"] = client_ip(request)
     headers["x-forwarded-proto"] = request.url.scheme
     return headers
 

@@ -197,6 +197,9 @@ def cmd_serve(settings: Settings, service: str) -> None:
         http="httptools",
         # The gateway writes one line per request itself; the services' lines only repeat it.
         access_log=settings.access_log,
+        # At the edge, ADUAN_TRUSTED_PROXIES alone decides whom X-Forwarded-For is believed
+        # from (uvicorn would believe any local peer); the services believe the gateway.
+        proxy_headers=service != "gateway",
     )
 
 

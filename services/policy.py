@@ -61,7 +61,11 @@ def authorize(principal: Principal, permission: Permission) -> None:
     if allows(principal, permission):
         return
     if principal.role is Role.anonymous:
-        raise ProblemError("unauthenticated", "sign in or send an API key to do this")
+        raise ProblemError(
+            "unauthenticated",
+            "sign in or send an API key to do this",
+            headers={"WWW-Authenticate": 'Bearer realm="aduan"'},
+        )
     raise ProblemError("forbidden", f"the role {principal.role} may not do this ({permission})")
 
 

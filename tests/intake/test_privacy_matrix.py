@@ -188,3 +188,5 @@ async def test_only_citizens_have_a_list_of_their_own(
 
     assert response.status_code == (401 if principal is ANONYMOUS else 403)
     assert response.headers["content-type"] == "application/problem+json"
+    # A 401 says how to authenticate (RFC 9110 §11.6.1).
+    assert ("www-authenticate" in response.headers) is (principal is ANONYMOUS)
