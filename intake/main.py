@@ -1,7 +1,9 @@
 from fastapi import FastAPI
 
 from intake.api import router
+from intake.service import purge_idempotency_records
 from services.app import create_service_app
+from services.housekeeping import Chore
 from services.settings import Settings
 
 
@@ -11,6 +13,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         [router],
         description="The citizen side of Aduan: file and track complaints.",
         settings=settings,
+        chores=[Chore("idempotency purge", 600, purge_idempotency_records)],
     )
 
 

@@ -2,8 +2,9 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -102,6 +103,12 @@ class IdempotencyRepository:
 
     async def get(self, principal: str, key: str) -> IdempotencyRecord | None:
         return await self.session.get(IdempotencyRecord, (principal, key))
+
+    async def purge(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def delete(self, record: IdempotencyRecord) -> None:
         await self.session.delete(record)

@@ -241,6 +241,11 @@ class ComplaintService:
         ]
 
 
+async def purge_idempotency_records(session: AsyncSession) -> int:
+    """Forget Idempotency-Keys older than IDEMPOTENCY_TTL (run by the housekeeping chore)."""
+    return await IdempotencyRepository(session).purge(datetime.now(UTC) - IDEMPOTENCY_TTL)
+
+
 def facts(complaint: Complaint) -> ComplaintFacts:
     return ComplaintFacts(
         anonymous=complaint.anonymous,

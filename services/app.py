@@ -8,12 +8,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from services import housekeeping
 from services.logging import configure_logging
 from services.middleware import (
     InternalIdentityMiddleware,
     MetricsMiddleware,
     RequestContextMiddleware,
 )
+from services.openapi import install_problem_documentation
 from services.problems import install_problem_handlers
 from services.runtime import Runtime
 from services.settings import Settings, get_settings
@@ -70,6 +72,7 @@ def create_service_app(
     *,
     description: str,
     settings: Settings | None = None,
+    chores: Sequence[housekeeping.Chore] = (),
 ) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -77,9 +80,11 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = Runtime.create(settings)
+        tasks = housekeeping.start(app.state.runtime, chores)
         try:
             yield
         finally:
+            await housekeeping.stop(tasks)
             await app.state.runtime.close()
 
     app = FastAPI(
@@ -89,6 +94,7 @@ def create_service_app(
     app.include_router(health)
     for router in routers:
         app.include_router(router)
+    install_problem_documentation(app, identity_required=True)
     # Added last = outermost: request id first, then metrics, then identity.
     app.add_middleware(InternalIdentityMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware, service=name)

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.main import create_app
+from intake.service import purge_idempotency_records
 from services.db import create_engine, create_sessionmaker
 from services.embedded import free_port
+from services.housekeeping import Chore, run_once
 from services.models import Complaint, Event, IdempotencyRecord
 from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 from services.runtime import Runtime
@@ -250,3 +252,28 @@ async def test_database_down_is_a_retryable_503_not_a_500(runtime: Runtime) -> N
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.json()["code"] == "service_unavailable"
+
+
+async def test_housekeeping_forgets_idempotency_keys_after_a_day(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    now = datetime.now(UTC)
+    for key, age in (("fresh", timedelta(hours=23)), ("stale", timedelta(hours=25))):
+        session.add(
+            IdempotencyRecord(
+                principal="anonymous:housekeeping",
+                key=key,
+                request_hash="0" * 64,
+                status_code=201,
+                response_body={},
+                created_at=now - age,
+            )
+        )
+    await session.flush()
+
+    purged = await run_once(runtime, Chore("idempotency purge", 600, purge_idempotency_records))
+
+    assert purged >= 1
+    session.expunge_all()  # read what the database holds now
+    assert await session.get(IdempotencyRecord, ("anonymous:housekeeping", "stale")) is None
+    assert await session.get(IdempotencyRecord, ("anonymous:housekeeping", "fresh")) is not None
