@@ -9,9 +9,12 @@ from routing.repository import AgencyRepository
 from routing.schemas import AgencyOut
 from services.deps import SessionDep
 from services.pagination import Page, decode_cursor, encode_cursor
+from services.policy import Permission, Requires
 from services.problems import PROBLEM_RESPONSES, Problem, ProblemError
 
-router = APIRouter(prefix="/api/v1", tags=["agencies"])
+router = APIRouter(
+    prefix="/api/v1", tags=["agencies"], dependencies=[Requires(Permission.reference_read)]
+)
 
 
 async def get_agency_repository(session: SessionDep) -> AgencyRepository:
