@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from gateway.proxy import authenticate
 from gateway.state import GatewayState, StateDep
+from services.app import database_check
 from services.logging import get_logger
 from services.policy import Permission, authorize
 from services.principal import Principal
@@ -33,8 +34,9 @@ class Liveness(BaseModel):
 class Readiness(BaseModel):
     status: str = Field(description="`ok` or `unavailable`", examples=["ok"])
     checks: dict[str, str] = Field(
-        description="Gating checks: each service's own /readyz (database and Redis) and Redis "
-        "as the gateway sees it. `ok`, or `error: ...` with the reason.",
+        description="Gating checks: each service's own /readyz (database and Redis), Redis "
+        "and the accounts database as the gateway sees them. `ok`, or `error: ...` with the "
+        "reason.",
         examples=[{"intake": "ok", "routing": "ok", "notifications": "ok", "redis": "ok"}],
     )
     workers: dict[str, str] = Field(
@@ -126,6 +128,8 @@ async def readyz(state: StateDep) -> JSONResponse:
         asyncio.gather(*(_worker_check(state, consumer) for consumer in WORKERS)),
     )
     checks = {**dict(zip(state.clients, services, strict=True)), "redis": redis}
+    if state.accounts is not None:  # the accounts database: sign-in and API keys need it
+        checks["database"] = await database_check(state.accounts.sessionmaker)
     ok = all(value == "ok" for value in checks.values())
     body = Readiness(
         status="ok" if ok else "unavailable",

@@ -1,5 +1,6 @@
 """The FastAPI app factory every service uses: errors, request ids, identity, health, metrics."""
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from services import housekeeping
+from services.db import SessionMaker
 from services.logging import configure_logging
 from services.middleware import (
     InternalIdentityMiddleware,
@@ -28,6 +30,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def database_check(sessionmaker: SessionMaker) -> str:
+    """`ok`, or `error: <exception class>` (readiness reports any fault, never raises)."""
+    try:
+        async with asyncio.timeout(5), sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
 @health.get(
     "/readyz",
     summary="Readiness",
@@ -35,13 +47,7 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
-    checks: dict[str, str] = {}
-    try:
-        async with runtime.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {exc.__class__.__name__}"
+    checks: dict[str, str] = {"database": await database_check(runtime.sessionmaker)}
     try:
         await runtime.redis.ping()
         checks["redis"] = "ok"

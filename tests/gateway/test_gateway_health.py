@@ -74,3 +74,9 @@ async def test_the_gateway_refuses_to_start_without_its_signing_key() -> None:
     with pytest.raises(RuntimeError, match="INTERNAL_SIGNING_KEY"):
         async with app.router.lifespan_context(app):
             pass
+
+
+async def test_readiness_checks_the_accounts_database(accounts_gateway: httpx.AsyncClient) -> None:
+    response = await accounts_gateway.get("/readyz")
+
+    assert response.json()["checks"]["database"] == "ok"
