@@ -22,6 +22,7 @@ from services.deps import get_principal
 from services.identity import IdentitySigner
 from services.logging import configure_logging
 from services.middleware import MetricsMiddleware, RequestContextMiddleware
+from services.openapi import install_problem_documentation
 from services.problems import install_problem_handlers
 from services.queue import create_arq_redis
 from services.settings import Settings, get_settings
@@ -96,6 +97,7 @@ def create_gateway_app(
         app.include_router(router)
     app.dependency_overrides[get_principal] = authenticated_principal
     app.include_router(proxy.router)
+    install_problem_documentation(app, identity_required=False)
     # Added last = outermost. No InternalIdentityMiddleware: the gateway is where identity starts.
     app.add_middleware(RateLimitHeadersMiddleware)
     install_cors(app, settings)  # inside the request id and access log: preflights get both

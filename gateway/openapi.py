@@ -47,6 +47,10 @@ BEARER_SCHEME = {
 GATEWAY_RESPONSES = {
     "401": ("GatewayUnauthenticated", "The Authorization header holds no known credentials"),
     "413": ("GatewayPayloadTooLarge", "The body is larger than the gateway accepts"),
+    "429": (
+        "GatewayRateLimited",
+        "Too many requests from this caller or address; retry after `Retry-After` seconds",
+    ),
     "502": ("GatewayBadGateway", "The service behind the gateway is unreachable"),
     "504": ("GatewayTimeout", "The service behind the gateway did not answer in time"),
 }
