@@ -218,6 +218,9 @@ class RateLimited:
     that too: `await get_limiter(request).check(request, [("login", f"account:{email}")])`.
     """
 
+    # What a route with this dependency can answer besides its own (services/openapi.py).
+    problem_statuses = frozenset({429})
+
     def __init__(self, group: str, key: Callable[[Request], str] | None = None) -> None:
         if group not in GROUPS:
             raise ValueError(f"unknown rate limit group {group!r}: {list(GROUPS)}")

@@ -10,7 +10,8 @@ no route has to remember them:
   (every API route of a service);
 - 403 when its permission is not granted to every signed-in role;
 - 422 when it takes parameters or a body;
-- 503 for every API route (its database or Redis may be unavailable).
+- 503 for every API route (its database or Redis may be unavailable);
+- whatever a dependency of the route declares in its `problem_statuses` (a rate limit: 429).
 
 Every 4xx and 5xx answer is documented as `application/problem+json` with the `Problem` schema
 (FastAPI would say `application/json`, and its own validation-error schema for 422).
@@ -18,6 +19,7 @@ Every 4xx and 5xx answer is documented as `application/problem+json` with the `P
 
 import inspect
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -43,6 +45,7 @@ DESCRIPTIONS = {
     401: "Authentication required, or the credentials were refused (`unauthenticated`)",
     403: "The caller's role may not do this (`forbidden`)",
     422: "The request is not valid (`validation_failed`); `errors` points at each field",
+    429: "Too many requests (`rate_limited`); retry after `Retry-After` seconds",
     503: "A dependency of the service (database, Redis) is unavailable; retry after "
     "`Retry-After` seconds (`service_unavailable`)",
 }
@@ -86,6 +89,8 @@ def implied_statuses(route: APIRoute | RouteContext, *, identity_required: bool)
             statuses.add(403)
     if api:
         statuses.add(503)
+    for dependency in dependencies:
+        statuses |= set(getattr(dependency.call, "problem_statuses", ()))
     return statuses
 
 
@@ -119,7 +124,8 @@ def document_problems(document: Document, statuses: dict[tuple[str, str], set[in
             continue
         responses = operation.setdefault("responses", {})
         for status in sorted(implied):
-            responses.setdefault(str(status), {"description": DESCRIPTIONS[status]})
+            description = DESCRIPTIONS.get(status) or HTTPStatus(status).phrase
+            responses.setdefault(str(status), {"description": description})
     for item in paths.values():
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -120,6 +120,7 @@ async def register(body: RegisterIn, service: AuthServiceDep) -> AccountOut:
         **PROBLEM_RESPONSES,
         400: problem("A parameter was sent twice, or the form is not UTF-8"),
         403: problem("A national admin must enrol a second factor first"),
+        413: problem(f"The form is larger than {MAX_FORM_BYTES} bytes"),
         415: problem("The body is not application/x-www-form-urlencoded"),
         **TOO_MANY,
         **UNAVAILABLE,
