@@ -80,3 +80,26 @@ def transition(
         complaint_id=complaint.id,
         data=complaint_data(complaint, agencies) | {"previous_status": previous, "reason": reason},
     )
+
+
+def record_complaint_event(
+    session: AsyncSession,
+    complaint: Complaint,
+    event_type: EventType,
+    *,
+    actor: Principal,
+    reason: str | None = None,
+    agencies: Sequence[AgencyRef] | None = None,
+    **details: Any,
+) -> Event:
+    """An event of the complaint that changes no status (a delegation, a warning, an
+    escalation): the same data as a transition's, with `details` beside it."""
+    return record_event(
+        session,
+        event_type,
+        actor=actor,
+        complaint_id=complaint.id,
+        data=complaint_data(complaint, agencies)
+        | {"previous_status": complaint.status, "reason": reason}
+        | details,
+    )

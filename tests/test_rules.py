@@ -120,7 +120,9 @@ OWNERS: dict[str, set[str]] = {
     "IdempotencyRecord": {"intake"},
     "Agency": {"routing", "services"},  # services: the seed
     "Region": {"services"},
-    "Category": {"services"},
+    "Category": {"services", "routing"},  # services: the seed; routing: admin edits
+    "DispositionRule": {"routing"},
+    "ComplaintClock": {"routing"},
     "Event": {"services"},
     "ProcessedEvent": {"services"},
     "EventFailure": {"services"},

@@ -30,16 +30,24 @@ STATUS_LABELS: dict[Status, str] = {
 }
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.submitted: frozenset({Status.verified, Status.archived, Status.duplicate}),
-    Status.verified: frozenset({Status.dispositioned, Status.archived}),
-    Status.dispositioned: frozenset(
-        {Status.in_progress, Status.responded, Status.on_hold, Status.returned}
+    Status.submitted: frozenset(
+        {Status.verified, Status.archived, Status.duplicate, Status.on_hold}
     ),
-    Status.in_progress: frozenset({Status.responded, Status.on_hold, Status.returned}),
-    Status.on_hold: frozenset({Status.in_progress}),
-    # The reporter answers a follow-up (back to work) or the reply window closes it.
+    Status.verified: frozenset({Status.dispositioned, Status.archived, Status.on_hold}),
+    Status.dispositioned: frozenset(
+        {Status.in_progress, Status.responded, Status.on_hold, Status.returned, Status.resolved}
+    ),
+    Status.in_progress: frozenset(
+        {Status.responded, Status.on_hold, Status.returned, Status.resolved}
+    ),
+    # Tunda ends where it began (complaints.held_from_status).
+    Status.on_hold: frozenset(
+        {Status.submitted, Status.verified, Status.dispositioned, Status.in_progress}
+    ),
+    # The reporter answers a follow-up (back to work), accepts, or the reply window closes it.
     Status.responded: frozenset({Status.resolved, Status.in_progress}),
-    Status.returned: frozenset({Status.dispositioned, Status.archived}),
+    # Bukan wewenang: re-routed to another agency, back to the verification queue, or archived.
+    Status.returned: frozenset({Status.dispositioned, Status.submitted, Status.archived}),
     # Reopening a resolved complaint puts it back to work.
     Status.resolved: frozenset({Status.in_progress}),
     Status.archived: frozenset(),

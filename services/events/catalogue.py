@@ -5,8 +5,26 @@ import enum
 
 class EventType(enum.StrEnum):
     complaint_submitted = "complaint.submitted"
+    # Verification (the national admins, or an agency coordinator for its region)
+    complaint_verification_required = "complaint.verification_required"  # to the manual queue
+    complaint_classified = "complaint.classified"  # a category chosen from the text
     complaint_verified = "complaint.verified"
+    complaint_held = "complaint.held"  # tunda: reason and resume date
+    complaint_resumed = "complaint.resumed"
+    complaint_archived = "complaint.archived"  # reason code, or the duplicate's tracking id
+    complaint_info_requested = "complaint.info_requested"  # asks the reporter; clock paused
+    # Disposition and the agency's handling
     complaint_dispositioned = "complaint.dispositioned"
+    complaint_accepted = "complaint.accepted"
+    complaint_followed_up = "complaint.followed_up"  # tindak lanjut → responded
+    complaint_resolved = "complaint.resolved"
+    complaint_returned = "complaint.returned"  # bukan wewenang
+    complaint_delegated = "complaint.delegated"  # a coordinator to one of its offices
+    # Deadlines
+    complaint_sla_warning = "complaint.sla_warning"
+    complaint_sla_breached = "complaint.sla_breached"
+    complaint_reminder = "complaint.reminder"  # to the agency, after a breach
+    complaint_escalated = "complaint.escalated"  # one level up the hierarchy
 
 
 class Consumer(enum.StrEnum):
@@ -14,11 +32,33 @@ class Consumer(enum.StrEnum):
     notifications = "notifications"
 
 
-# Notifications hears everything (webhook subscribers choose their own types).
+# Routing keeps the clocks: it hears whatever starts, pauses or stops one (it runs the sweep that
+# raises the deadline events itself, so those go to notifications only). Notifications hears
+# everything (webhook subscribers choose their own types).
+CLOCK_EVENTS = frozenset(
+    {
+        EventType.complaint_submitted,
+        EventType.complaint_verified,
+        EventType.complaint_held,
+        EventType.complaint_resumed,
+        EventType.complaint_archived,
+        EventType.complaint_info_requested,
+        EventType.complaint_dispositioned,
+        EventType.complaint_accepted,
+        EventType.complaint_followed_up,
+        EventType.complaint_resolved,
+        EventType.complaint_returned,
+        EventType.complaint_delegated,
+        EventType.complaint_escalated,
+    }
+)
 CONSUMERS: dict[EventType, tuple[Consumer, ...]] = {
-    EventType.complaint_submitted: (Consumer.routing, Consumer.notifications),
-    EventType.complaint_verified: (Consumer.notifications,),
-    EventType.complaint_dispositioned: (Consumer.notifications,),
+    event_type: (
+        (Consumer.routing, Consumer.notifications)
+        if event_type in CLOCK_EVENTS
+        else (Consumer.notifications,)
+    )
+    for event_type in EventType
 }
 
 

@@ -52,6 +52,7 @@ def record_event(
         occurred_at=datetime.now(UTC),
         complaint_id=complaint_id,
         actor_kind=actor.actor,
+        actor_role=actor.role.value,
         actor_id=actor.subject,
         data=data or {},
         trace_id=current_trace_id(),

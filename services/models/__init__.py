@@ -2,10 +2,16 @@
 
 from services.models.account import Account, ApiKey, RefreshToken
 from services.models.base import Base
-from services.models.complaint import Complaint, ComplaintAgency
+from services.models.complaint import (
+    AssignmentRole,
+    AssignmentStatus,
+    Complaint,
+    ComplaintAgency,
+)
 from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
+from services.models.routing import ClockKind, ComplaintClock, DispositionRule, TargetLevel
 from services.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -13,10 +19,15 @@ __all__ = [
     "Agency",
     "AgencyKind",
     "ApiKey",
+    "AssignmentRole",
+    "AssignmentStatus",
     "Base",
     "Category",
+    "ClockKind",
     "Complaint",
     "ComplaintAgency",
+    "ComplaintClock",
+    "DispositionRule",
     "Event",
     "EventFailure",
     "IdempotencyRecord",
@@ -24,6 +35,7 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionLevel",
+    "TargetLevel",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -1,10 +1,11 @@
 """The one shared aggregate: intake and routing both change it, through the lifecycle only."""
 
+import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text, func
+from sqlalchemy import ForeignKey, Numeric, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.models.base import Base, TimestampMixin
@@ -37,6 +38,15 @@ class Complaint(TimestampMixin, Base):
     reporter_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(20), index=True)
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # The agency the reporter asked for (honoured when its scope covers the region).
+    target_agency_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agencies.id"), default=None
+    )
+    # How often an agency sent it back as not its business (bukan wewenang).
+    returns_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # While on hold (tunda): the status to go back to, and the day to resume.
+    held_from_status: Mapped[str | None] = mapped_column(String(20), default=None)
+    resume_on: Mapped[date | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     # Optimistic locking: a concurrent writer of the same complaint gets StaleDataError (→ 409).
     version: Mapped[int] = mapped_column(default=1)
@@ -46,6 +56,22 @@ class Complaint(TimestampMixin, Base):
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class AssignmentStatus(enum.StrEnum):
+    """One agency's handling of a complaint; a complaint may have several agencies."""
+
+    assigned = "assigned"  # dispositioned to it, not yet accepted
+    accepted = "accepted"
+    responded = "responded"  # it gave a follow-up (tindak lanjut)
+    resolved = "resolved"
+    returned = "returned"  # bukan wewenang: sent back
+    delegated = "delegated"  # handed to one of its offices
+
+
+class AssignmentRole(enum.StrEnum):
+    handler = "handler"  # must act
+    escalation = "escalation"  # a level above, watching since a breach
 
 
 class ComplaintAgency(Base):
@@ -58,6 +84,17 @@ class ComplaintAgency(Base):
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
     assigned_at: Mapped[datetime] = mapped_column(server_default=func.now())
     active: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default=AssignmentStatus.assigned.value, server_default="assigned"
+    )
+    role: Mapped[str] = mapped_column(
+        String(20), default=AssignmentRole.handler.value, server_default="handler"
+    )
+    # The assignment this one came from (a delegation down, an escalation up).
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("complaint_agencies.id"), default=None
+    )
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
 
     complaint: Mapped[Complaint] = relationship(back_populates="assignments")
     agency: Mapped[Agency] = relationship(lazy="joined")

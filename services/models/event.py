@@ -21,6 +21,7 @@ class Event(Base):
     )
     actor_kind: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    actor_role: Mapped[str | None] = mapped_column(String(32), default=None)
     data: Mapped[dict[str, Any]]
     trace_id: Mapped[str | None] = mapped_column(String(64), default=None)
     published_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,8 +2,9 @@
 
 import enum
 import uuid
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ARRAY, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base
@@ -35,6 +36,18 @@ class Category(Base):
     name_id: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # Which office of a regional government handles it (an OPD type such as "dinas_pupr"), and
+    # the ministry (K/L) it points to when no regional office is responsible.
+    office_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    ministry_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    # "auto": verified when complete and not flagged; "manual": always the admins' queue.
+    verification: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
+    # Words (Indonesian, stemmed) that classify an uncategorised complaint into this category.
+    keywords: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), default=list, server_default=text("'{}'")
+    )
+    # Overrides of the completion clock in working days (None: by report type).
+    completion_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class AgencyKind(enum.StrEnum):
@@ -54,3 +67,7 @@ class Agency(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     timezone: Mapped[str] = mapped_column(String(40))
+    # For an OPD: its type ("dinas_pupr", "dinas_kesehatan", ...), what disposition rules name.
+    office_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    contacts: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
