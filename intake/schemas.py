@@ -85,7 +85,12 @@ class TimelineEntry(BaseModel):
     occurred_at: datetime
     status: Status | None
     status_label: str | None
-    actor: str = Field(description="Who acted: citizen, admin, agency or system")
+    actor: str = Field(description="Who acted: anonymous, citizen, agency, admin or system")
+    actor_role: str | None = Field(
+        default=None,
+        description="The role it acted in (coordinator, liaison, agency, admin, system, …)",
+        examples=["liaison"],
+    )
     reason: str | None = None
 
 

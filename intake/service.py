@@ -69,6 +69,7 @@ def timeline_entry(event: Event) -> TimelineEntry:
         status=Status(status) if status else None,
         status_label=STATUS_LABELS[Status(status)] if status else None,
         actor=event.actor_kind,
+        actor_role=event.actor_role,
         reason=event.data.get("reason"),
     )
 

@@ -70,6 +70,7 @@ async def test_get_returns_what_was_filed(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json()["title"] == "Jalan berlubang di depan Pasar Bakongan"
     assert response.json()["timeline"][0]["actor"] == "anonymous"
+    assert response.json()["timeline"][0]["actor_role"] == "anonymous"
     # A stranger sees a public complaint, never who filed it.
     assert response.json()["reporter"] is None
     assert "siti@example.id" not in response.text
