@@ -31,6 +31,7 @@ class Permission(enum.StrEnum):
     webhook_manage = "webhook:manage"
     ops_read = "ops:read"
     ops_act = "ops:act"
+    agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -49,6 +50,9 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.webhook_manage: frozenset({R.admin}),
     Permission.ops_read: frozenset({R.admin, R.ops}),
     Permission.ops_act: frozenset({R.admin}),
+    # Staff and keys of an agency see and act on their agency's (and its offices') complaints;
+    # national admins on every agency's.
+    Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),
 }
 
 
