@@ -120,6 +120,31 @@ class Settings(BaseSettings):
         default=0.02, description="Pause between two polls of an idle arq queue"
     )
 
+    # Deadlines (routing's SLA clocks and sweep): docs/architecture.md "Deadlines".
+    sla_warning_fraction: float = Field(
+        default=0.8, gt=0, lt=1, description="Share of a clock's working time that raises a warning"
+    )
+    sla_reminder_every_working_days: int = Field(
+        default=2, ge=1, description="Working days between two reminders after a breach"
+    )
+    sla_reminder_max: int = Field(
+        default=3, ge=0, description="Most reminders sent per breach (the breach's own included)"
+    )
+    sla_sweep_interval_seconds: int = Field(
+        default=60, ge=1, description="How often the routing worker sweeps due SLA clocks"
+    )
+    sla_sweep_batch: int = Field(
+        default=200, ge=1, description="Clocks one sweep transaction handles at most"
+    )
+    sla_escalation_enabled: bool = Field(
+        default=True, description="A breached agency clock escalates one level up the hierarchy"
+    )
+    time_travel_enabled: bool = Field(
+        default=False,
+        description="Development and tests only: the platform clock adds the offset stored in "
+        "Redis (<queue_prefix>:clock:offset_seconds)",
+    )
+
     webhook_allow_private_targets: bool = False
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8
