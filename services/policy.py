@@ -31,6 +31,8 @@ class Permission(enum.StrEnum):
     webhook_manage = "webhook:manage"
     ops_read = "ops:read"
     ops_act = "ops:act"
+    verification_manage = "verification:manage"  # admins any; coordinators their region
+    disposition_preview = "disposition:preview"  # the routing dry-run
     agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
 
 
@@ -50,6 +52,9 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.webhook_manage: frozenset({R.admin}),
     Permission.ops_read: frozenset({R.admin, R.ops}),
     Permission.ops_act: frozenset({R.admin}),
+    Permission.verification_manage: frozenset({R.admin, R.coordinator}),
+    # Rules and the directory, no personal data: those who route or watch routing.
+    Permission.disposition_preview: frozenset({R.admin, R.coordinator, R.ops}),
     # Staff and keys of an agency see and act on their agency's (and its offices') complaints;
     # national admins on every agency's.
     Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),

@@ -139,6 +139,24 @@ class Settings(BaseSettings):
     sla_escalation_enabled: bool = Field(
         default=True, description="A breached agency clock escalates one level up the hierarchy"
     )
+    # Verification (routing): docs/architecture.md "Verification and disposition".
+    classification_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Least confidence with which an uncategorised complaint is classified "
+        "automatically; below it goes to the manual verification queue",
+    )
+    verification_flagged_words: CommaList = Field(
+        default_factory=list,
+        description="Spam/abuse words or phrases (comma-separated) that send a complaint to the "
+        "manual verification queue, besides the built-in list",
+    )
+    verification_manual_channels: CommaList = Field(
+        default_factory=list,
+        description="Channels (the filing role: anonymous, citizen, regional_system, admin; "
+        "comma-separated) whose complaints are always verified by hand",
+    )
     time_travel_enabled: bool = Field(
         default=False,
         description="Development and tests only: the platform clock adds the offset stored in "
