@@ -1,0 +1,137 @@
+"""Indonesian working days: Monday to Friday, minus public holidays and cuti bersama.
+
+Holidays come from the `holidays` package (country `ID`, categories `public` and
+`government` — the latter is the joint leave, cuti bersama, of civil servants). Days are counted
+in the agency's IANA time zone (Asia/Jakarta WIB, Asia/Makassar WITA, Asia/Jayapura WIT).
+
+**The rule.** "N working days after t" is the *end* of the Nth working day after the local day
+of t: the day t falls on never counts (whatever the hour, even if it is a working day), the next
+N working days do, and the deadline is the last instant of the last one (23:59:59.999999 local).
+That is what a person at the agency computes with a wall calendar: a complaint dispositioned to
+Jayapura on Friday evening with 5 working days is due at the end of the fifth working day after
+that Friday, in Jayapura. So `add_working_days(add_working_days(t, a), b) ==
+add_working_days(t, a + b)`, the result always lies on a working day, and it grows with t and n.
+"""
+
+import functools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+CATEGORIES = ("public", "government")
+END_OF_DAY = time.max  # 23:59:59.999999
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays(year: int) -> frozenset[date]:
+    found = holidays.country_holidays("ID", years=year, categories=CATEGORIES)
+    return frozenset(found.keys())
+
+
+@functools.lru_cache(maxsize=16)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def holiday_name(day: date) -> str | None:
+    """The holiday (or cuti bersama) on `day`, if any."""
+    found = holidays.country_holidays("ID", years=day.year, categories=CATEGORIES)
+    name: str | None = found.get(day)
+    return name
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(zone(timezone)).date()
+
+
+def end_of_day(day: date, timezone: str) -> datetime:
+    """The last instant of `day` in `timezone`, in UTC."""
+    return datetime.combine(day, END_OF_DAY, tzinfo=zone(timezone)).astimezone(UTC)
+
+
+def start_of_day(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone(timezone)).astimezone(UTC)
+
+
+def working_days_after(day: date) -> Iterator[date]:
+    """The working days after `day`, in order (endless)."""
+    current = day
+    while True:
+        current += timedelta(days=1)
+        if is_working_day(current):
+            yield current
+
+
+def nth_working_day_after(day: date, n: int) -> date:
+    """The Nth working day after `day` (n ≥ 1); `day` itself for n = 0."""
+    if n < 0:
+        raise ValueError("n must not be negative")
+    found = day
+    days = working_days_after(day)
+    for _ in range(n):
+        found = next(days)
+    return found
+
+
+def add_working_days(moment: datetime, n: int, timezone: str) -> datetime:
+    """The end (23:59:59.999999 local) of the Nth working day after the local day of `moment`,
+    in UTC; `moment` itself for n = 0."""
+    if n == 0:
+        return moment
+    return end_of_day(nth_working_day_after(local_day(moment, timezone), n), timezone)
+
+
+def working_days_between(start: datetime, end: datetime, timezone: str) -> int:
+    """How many working days lie in [local day of start, local day of end): the days a pause
+    from `start` to `end` took away (zero within one day)."""
+    first, last = local_day(start, timezone), local_day(end, timezone)
+    count = 0
+    day = first
+    while day < last:
+        if is_working_day(day):
+            count += 1
+        day += timedelta(days=1)
+    return count
+
+
+def _working_spans(
+    start: datetime, end: datetime, timezone: str
+) -> Iterator[tuple[datetime, datetime]]:
+    """The parts of [start, end] that fall on working days, in order."""
+    day = local_day(start, timezone)
+    last = local_day(end, timezone)
+    while day <= last:
+        if is_working_day(day):
+            span_start = max(start, start_of_day(day, timezone))
+            span_end = min(end, start_of_day(day + timedelta(days=1), timezone))
+            if span_end > span_start:
+                yield span_start, span_end
+        day += timedelta(days=1)
+
+
+def _to_second(moment: datetime) -> datetime:
+    return (moment + timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def point_in_working_time(
+    start: datetime, end: datetime, fraction: float, timezone: str
+) -> datetime:
+    """The instant at which `fraction` of the working time between start and end has passed
+    (the warning point of a clock). Falls back to wall time when there is no working time."""
+    spans = list(_working_spans(start, end, timezone))
+    total = sum((b - a for a, b in spans), timedelta(0))
+    if total <= timedelta(0):
+        return start + (end - start) * fraction
+    remaining = total * fraction
+    for span_start, span_end in spans:
+        length = span_end - span_start
+        if remaining <= length:
+            return _to_second(span_start + remaining)
+        remaining -= length
+    return end
