@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 
 from routing.api import router
+from routing.inbox.api import router as inbox_router
 from services.app import create_service_app
 from services.events.ops_api import router as ops_router
 from services.settings import Settings
@@ -9,7 +10,7 @@ from services.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         "routing",
-        [router, ops_router],
+        [router, inbox_router, ops_router],
         description="Verification, disposition and the agency directory of Aduan; failed events "
         "for admins.",
         settings=settings,

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
 from services.events.catalogue import EventType
-from services.models import Account, Agency, ApiKey, Complaint, ComplaintAgency, Event
+from services.models import (
+    Account,
+    Agency,
+    ApiKey,
+    Complaint,
+    ComplaintAgency,
+    ComplaintClock,
+    Event,
+)
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PASSWORD = "rahasia-sekali-123"
@@ -100,13 +108,47 @@ async def add_event(
     return event
 
 
-async def assign(session: AsyncSession, complaint: Complaint, agency_code: str) -> Agency:
-    """Disposition `complaint` to the seeded agency `agency_code` (e.g. "pemda-11.01")."""
+async def assign(
+    session: AsyncSession, complaint: Complaint, agency_code: str, **fields: Any
+) -> Agency:
+    """Disposition `complaint` to the seeded agency `agency_code` (e.g. "pemda-11.01");
+    `fields`: the assignment's role, status, active, …"""
     agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
     assert agency is not None, f"no seeded agency {agency_code}"
-    session.add(ComplaintAgency(id=new_id(), complaint_id=complaint.id, agency_id=agency.id))
+    session.add(
+        ComplaintAgency(id=new_id(), complaint_id=complaint.id, agency_id=agency.id, **fields)
+    )
     await session.flush()
     return agency
+
+
+async def add_clock(
+    session: AsyncSession,
+    complaint: Complaint,
+    *,
+    kind: str = "first_response",
+    agency_id: uuid.UUID | None = None,
+    due_in: timedelta = timedelta(days=5),
+    **fields: Any,
+) -> ComplaintClock:
+    """A running clock due `due_in` from now (negative: overdue)."""
+    now = datetime.now(UTC)
+    clock = ComplaintClock(
+        id=new_id(),
+        complaint_id=complaint.id,
+        agency_id=agency_id,
+        kind=kind,
+        timezone="Asia/Jakarta",
+        working_days=5,
+        started_at=now - timedelta(days=1),
+        warn_at=now + due_in * 0.8,
+        due_at=now + due_in,
+        next_check_at=now + due_in,
+        **fields,
+    )
+    session.add(clock)
+    await session.flush()
+    return clock
 
 
 async def agency_id(session: AsyncSession, code: str) -> uuid.UUID:
@@ -169,3 +211,27 @@ async def add_api_key(
     session.add(key)
     await session.flush()
     return key, f"adn_{prefix}_{secret}"
+
+
+async def add_office(session: AsyncSession, parent_code: str, office_type: str) -> Agency:
+    """The office (OPD) `<parent code>.<office type>` under a seeded government: the seeded one
+    when the directory has it, else a new row."""
+    code = f"{parent_code}.{office_type.replace('_', '-')}"
+    found = await session.scalar(select(Agency).where(Agency.code == code))
+    if found is not None:
+        return found
+    parent = await session.scalar(select(Agency).where(Agency.code == parent_code))
+    assert parent is not None, f"no seeded agency {parent_code}"
+    office = Agency(
+        id=uuid.uuid5(uuid.NAMESPACE_URL, f"aduan-test-office:{code}"),
+        code=code,
+        name=f"{office_type} {parent.name}",
+        kind="opd",
+        region_code=parent.region_code,
+        parent_id=parent.id,
+        timezone=parent.timezone,
+        office_type=office_type,
+    )
+    session.add(office)
+    await session.flush()
+    return office
