@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing.directory.codes import MINISTRY_CODE, province_agency_code, regency_agency_code
 from routing.repository import AgencyRepository, ComplaintRepository
 from services.complaints import AgencyRef, transition
 from services.domain.lifecycle import Status
@@ -13,7 +14,6 @@ from services.events.catalogue import EventType
 from services.logging import get_logger
 from services.models import Complaint
 from services.principal import SYSTEM_ROUTING
-from services.seed import MINISTRY_CODE, province_agency_code, regency_agency_code
 
 log = get_logger(__name__)
 

@@ -55,7 +55,7 @@ async def _seed(database_url: str) -> None:
         await engine.dispose()
     print(
         f"seeded {report.regions} regions, {report.categories} categories, "
-        f"{report.agencies} agencies"
+        f"{report.agencies} agencies, {report.rules} default disposition rules"
     )
 
 
@@ -216,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aduan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply the Alembic migrations")
-    sub.add_parser("seed", help="seed regions, population, categories and agencies (idempotent)")
+    sub.add_parser(
+        "seed", help="seed regions, population, categories, agencies and default rules (idempotent)"
+    )
     sub.add_parser("run", help="migrate, seed and start every service and worker")
     serve = sub.add_parser("serve", help="run one service's HTTP server")
     serve.add_argument("service", choices=SERVICES)

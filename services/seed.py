@@ -1,7 +1,9 @@
-"""Idempotent seeding of the reference data: regions, population, categories, agencies."""
+"""Idempotent seeding of the reference data: regions, population, categories; then the agency
+directory, which routing owns (`routing.directory.seed`, run by module name so that the kernel
+imports no service, as `aduan api-key` hands over to the gateway)."""
 
 import csv
-import uuid
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -11,11 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.domain.regions import parent_code, timezone_of
-from services.models import Agency, AgencyKind, Category, RegionLevel
+from services.domain.regions import parent_code
+from services.models import Category
 
-AGENCY_NAMESPACE = uuid.UUID("5b0f4c1e-3f7a-4a53-9b1e-6d0c2a1f9e10")
-MINISTRY_CODE = "kemendagri"
+DIRECTORY_SEED = "routing.directory.seed"
 
 CATEGORIES: list[tuple[str, str, str]] = [
     ("infrastruktur", "Infrastruktur", "Infrastructure"),
@@ -30,19 +31,6 @@ CATEGORIES: list[tuple[str, str, str]] = [
 ]
 
 
-def agency_id(code: str) -> uuid.UUID:
-    """Deterministic, so every environment seeds the same ids."""
-    return uuid.uuid5(AGENCY_NAMESPACE, code)
-
-
-def province_agency_code(region: str) -> str:
-    return f"pemprov-{region}"
-
-
-def regency_agency_code(region: str) -> str:
-    return f"pemda-{region}"
-
-
 def _read_csv(name: str) -> Iterator[dict[str, str]]:
     with resources.files("services.data").joinpath(name).open(encoding="utf-8") as fh:
         yield from csv.DictReader(fh)
@@ -53,6 +41,7 @@ class SeedReport:
     regions: int
     categories: int
     agencies: int
+    rules: int = 0
 
 
 def region_rows() -> list[dict[str, Any]]:
@@ -69,48 +58,6 @@ def region_rows() -> list[dict[str, Any]]:
     ]
     # Parents before children, for the foreign key.
     rows.sort(key=lambda r: r["code"].count("."))
-    return rows
-
-
-def agency_rows(regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ministry = agency_id(MINISTRY_CODE)
-    rows: list[dict[str, Any]] = [
-        {
-            "id": ministry,
-            "code": MINISTRY_CODE,
-            "name": "Kementerian Dalam Negeri",
-            "kind": AgencyKind.ministry.value,
-            "region_code": None,
-            "parent_id": None,
-            "timezone": "Asia/Jakarta",
-        }
-    ]
-    for region in regions:
-        code = region["code"]
-        if region["level"] == RegionLevel.province:
-            rows.append(
-                {
-                    "id": agency_id(province_agency_code(code)),
-                    "code": province_agency_code(code),
-                    "name": f"Pemerintah Provinsi {region['name']}",
-                    "kind": AgencyKind.province.value,
-                    "region_code": code,
-                    "parent_id": ministry,
-                    "timezone": timezone_of(code),
-                }
-            )
-        elif region["level"] == RegionLevel.regency:
-            rows.append(
-                {
-                    "id": agency_id(regency_agency_code(code)),
-                    "code": regency_agency_code(code),
-                    "name": f"Pemerintah {region['name']}",
-                    "kind": AgencyKind.regency.value,
-                    "region_code": code,
-                    "parent_id": agency_id(province_agency_code(code.split(".")[0])),
-                    "timezone": timezone_of(code),
-                }
-            )
     return rows
 
 
@@ -145,8 +92,8 @@ async def _upsert_regions(session: AsyncSession, rows: list[dict[str, Any]]) -> 
 async def seed_reference_data(session: AsyncSession) -> SeedReport:
     regions = region_rows()
     await _upsert_regions(session, regions)
-    categories = [{"code": c, "name_id": i, "name_en": e, "active": True} for c, i, e in CATEGORIES]
+    categories = [{"code": c, "name_id": i, "name_en": e} for c, i, e in CATEGORIES]
+    # Names are the seed's; `active` and the policy (routing's seed fills it) are the admins'.
     await _upsert(session, Category, categories, "code")
-    agencies = agency_rows(regions)
-    await _upsert(session, Agency, agencies, "code", chunk=1000)
-    return SeedReport(len(regions), len(categories), len(agencies))
+    directory = await importlib.import_module(DIRECTORY_SEED).seed_directory(session)
+    return SeedReport(len(regions), len(categories), directory.agencies, directory.rules)

@@ -22,10 +22,12 @@ async def test_a_province_lists_its_government_and_its_kabupaten_kota(
     response = await client.get("/api/v1/agencies", params={"region_code": "34", "limit": 200})
 
     assert response.status_code == 200
-    names = [a["name"] for a in response.json()["items"]]
+    items = response.json()["items"]
+    names = [a["name"] for a in items if a["kind"] != "opd"]
     assert "Pemerintah Provinsi Daerah Istimewa Yogyakarta" in names
     assert "Pemerintah Kota Yogyakarta" in names
     assert len(names) == 1 + 5  # the province and its four kabupaten and one kota
+    assert len(items) - len(names) == 6 * 8  # and each one's eight offices
     assert response.json()["next_cursor"] is None
 
 
