@@ -1,10 +1,13 @@
 """Start the real platform (every service and worker as its own process) for end-to-end tests."""
 
+import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import httpx
 
 from services.embedded import free_port
 from services.settings import Settings
+from tests.databases import scratch_database
 from tests.signing import SIGNING_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +153,26 @@ class Platform:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def isolated_settings(settings: Settings, server_url: str, name: str) -> Iterator[Settings]:
+    """`settings` on a database and queue namespace of their own: for a test whose data (many
+    accounts, fuzzed input) must not reach the other e2e tests' shared platform."""
+    with scratch_database(server_url, f"aduan_{name}") as url:
+        yield settings.model_copy(
+            update={
+                "database_url": url,
+                "queue_prefix": f"{name}{os.getpid()}{secrets.token_hex(3)}",
+            }
+        )
+
+
+@contextlib.contextmanager
+def running_platform(settings: Settings, log_dir: Path) -> Iterator[Platform]:
+    running = Platform(settings, log_dir)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()

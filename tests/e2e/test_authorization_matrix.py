@@ -9,7 +9,7 @@ a change of the policy has to change this table too. An object outside a caller'
 """
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -20,10 +20,25 @@ from services.db import create_sessionmaker
 from services.settings import Settings
 from tests.conftest import complaint_payload
 from tests.e2e.credentials import Caller, World, make_world, sign_in
-from tests.e2e.platform import Platform
+from tests.e2e.platform import Platform, isolated_settings, running_platform
 from tests.factories import add_account, add_api_key
 
 pytestmark = pytest.mark.e2e
+
+
+# A platform of its own: the matrix writes accounts and keys into real agencies (pemda-11.01,
+# pemprov-11) that other tests count.
+@pytest.fixture(scope="module")
+def settings(settings: Settings, servers: tuple[str, str]) -> Iterator[Settings]:
+    with isolated_settings(settings, servers[0], "matrix") as own:
+        yield own
+
+
+@pytest.fixture(scope="module")
+def platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(settings, tmp_path_factory.mktemp("matrix-logs")) as running:
+        yield running
+
 
 COLUMNS = (
     "anonymous",
