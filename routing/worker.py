@@ -5,15 +5,35 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.service import RoutingService
+from routing.sla.clocks import ClockService
+from routing.sla.sweep import sweep
+from services.clock import read_offset
 from services.events.catalogue import Consumer, EventType
 from services.events.envelope import EventEnvelope
+from services.logging import get_logger
 from services.runtime import Runtime
-from services.worker import build_worker_settings, event_task
+from services.settings import get_settings
+from services.worker import TRANSIENT, Ctx, build_worker_settings, event_task, periodic, runtime_of
+
+log = get_logger(__name__)
 
 
 async def route_event(session: AsyncSession, event: EventEnvelope, runtime: Runtime) -> None:
     if event.type == EventType.complaint_submitted and event.complaint_id is not None:
         await RoutingService(session).on_submitted(event.complaint_id)
+    # The SLA clocks follow every event routing hears, after its other handling.
+    offset = await read_offset(runtime.settings, runtime.redis)
+    await ClockService(session, runtime.settings, offset).on_event(event)
+
+
+async def sweep_clocks(ctx: Ctx) -> int:
+    """The SLA sweep cron (routing/sla/sweep.py)."""
+    runtime = runtime_of(ctx)
+    try:
+        return await sweep(runtime)
+    except TRANSIENT as exc:
+        log.warning("sla sweep: %r", exc)
+        return 0
 
 
 async def prefetch_complaints(
@@ -27,4 +47,6 @@ async def prefetch_complaints(
 def worker_settings() -> type:
     """Built on demand: it reads the settings (Redis URL) of the process that runs it."""
     task = event_task(Consumer.routing, route_event, prefetch=prefetch_complaints)
-    return build_worker_settings(Consumer.routing, [task])
+    settings = get_settings()
+    sla = periodic(sweep_clocks, settings, settings.sla_sweep_interval_seconds)
+    return build_worker_settings(Consumer.routing, [task], [sla])

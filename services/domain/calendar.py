@@ -87,6 +87,18 @@ def add_working_days(moment: datetime, n: int, timezone: str) -> datetime:
     return end_of_day(nth_working_day_after(local_day(moment, timezone), n), timezone)
 
 
+def shift_working_days(moment: datetime, n: int, timezone: str) -> datetime:
+    """The same local time of day, on the Nth working day after the local day of `moment`
+    (a pause moves a warning by the working days it took away)."""
+    if n == 0:
+        return moment
+    local = moment.astimezone(zone(timezone))
+    day = nth_working_day_after(local.date(), n)
+    return datetime.combine(
+        day, local.timetz().replace(tzinfo=None), tzinfo=zone(timezone)
+    ).astimezone(UTC)
+
+
 def working_days_between(start: datetime, end: datetime, timezone: str) -> int:
     """How many working days lie in [local day of start, local day of end): the days a pause
     from `start` to `end` took away (zero within one day)."""
