@@ -20,6 +20,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/open311", "intake"),
     ("/api/v1/agencies", "routing"),
     ("/api/v1/ops", "routing"),
+    ("/api/v1/verification", "routing"),
+    ("/api/v1/routing", "routing"),  # the disposition dry-run
     ("/api/v1/agency", "routing"),  # the agency inbox (not /api/v1/agencies: whole segments)
     ("/api/v1/webhooks", "notifications"),
 )

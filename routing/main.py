@@ -1,7 +1,9 @@
 from fastapi import FastAPI
 
 from routing.api import router
+from routing.disposition.api import router as dry_run_router
 from routing.inbox.api import router as inbox_router
+from routing.verification.api import router as verification_router
 from services.app import create_service_app
 from services.events.ops_api import router as ops_router
 from services.settings import Settings
@@ -10,7 +12,7 @@ from services.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         "routing",
-        [router, inbox_router, ops_router],
+        [router, verification_router, dry_run_router, inbox_router, ops_router],
         description="Verification, disposition and the agency directory of Aduan; failed events "
         "for admins.",
         settings=settings,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing.directory.codes import MINISTRY_CODE
 from routing.disposition.repository import (
     AgencyRow,
     CategoryRow,
@@ -33,9 +34,6 @@ from routing.disposition.repository import (
 )
 from services.domain.regions import covers, province_code, regency_code
 from services.models import AgencyKind, Complaint, TargetLevel
-
-# The coordinating ministry: where the chain of every complaint ends.
-COORDINATING_MINISTRY_CODE = "kemendagri"
 
 
 @dataclass(frozen=True)
@@ -230,7 +228,7 @@ class DispositionEngine:
         chain: list[AgencyRow | None] = []
         if category is not None and category.ministry_code:
             chain.append(await self.repo.agency_by_code(category.ministry_code))
-        chain.append(await self.repo.agency_by_code(COORDINATING_MINISTRY_CODE))
+        chain.append(await self.repo.agency_by_code(MINISTRY_CODE))
         return chain
 
     @staticmethod

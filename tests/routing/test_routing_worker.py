@@ -10,7 +10,7 @@ from services.events.envelope import EventEnvelope
 from services.models import Complaint, ComplaintAgency, Event
 from services.runtime import Runtime
 from services.worker import event_task
-from tests.factories import add_complaint, add_event
+from tests.factories import add_complaint, add_event, agency_id
 
 handle_event = event_task("routing", route_event)
 
@@ -33,7 +33,7 @@ async def complaint(session: AsyncSession, tracking_id: str) -> Complaint:
     return found
 
 
-async def test_submitted_complaint_is_verified_and_dispositioned_to_its_kabupaten(
+async def test_submitted_complaint_is_verified_and_dispositioned_to_its_kabupatens_office(
     runtime: Runtime, session: AsyncSession
 ) -> None:
     tracking_id, submitted = await file_complaint(runtime, region_code="11.01.01.2001")
@@ -48,7 +48,8 @@ async def test_submitted_complaint_is_verified_and_dispositioned_to_its_kabupate
             select(ComplaintAgency).where(ComplaintAgency.complaint_id == stored.id)
         )
     ).all()
-    assert [a.agency.code for a in agencies] == ["pemda-11.01"]
+    assert [a.agency.code for a in agencies] == ["pemda-11.01.dinas-pupr"]
+    assert [(a.role, a.status, a.active) for a in agencies] == [("handler", "assigned", True)]
     events = (
         await session.scalars(
             select(Event).where(Event.complaint_id == stored.id).order_by(Event.id)
@@ -59,11 +60,12 @@ async def test_submitted_complaint_is_verified_and_dispositioned_to_its_kabupate
         "complaint.verified",
         "complaint.dispositioned",
     ]
-    assert events[-1].data["agencies"][0]["name"] == "Pemerintah Kabupaten Aceh Selatan"
+    assert events[-1].data["agencies"][0]["code"] == "pemda-11.01.dinas-pupr"
+    assert events[-1].data["disposition"]["rule"]["office_type"] == "dinas_pupr"
     assert events[-1].actor_kind == "system"
 
 
-async def test_province_only_complaint_goes_to_the_province(
+async def test_province_only_complaint_goes_to_the_provinces_office(
     runtime: Runtime, session: AsyncSession
 ) -> None:
     tracking_id, submitted = await file_complaint(runtime, region_code="34")
@@ -75,7 +77,8 @@ async def test_province_only_complaint_goes_to_the_province(
         select(ComplaintAgency).where(ComplaintAgency.complaint_id == stored.id)
     )
     assert assignment is not None
-    assert assignment.agency.name == "Pemerintah Provinsi Daerah Istimewa Yogyakarta"
+    assert assignment.agency.code == "pemprov-34.dinas-pupr"
+    assert assignment.agency.parent_id == await agency_id(session, "pemprov-34")
 
 
 async def test_the_same_event_twice_acts_once(runtime: Runtime, session: AsyncSession) -> None:
@@ -126,4 +129,8 @@ async def test_a_batch_of_submitted_complaints_is_routed_in_one_job(
         )
         assert assignment is not None
         agencies.append(assignment.agency.code)
-    assert agencies == ["pemda-11.01", "pemprov-34", "pemda-32.73"]
+    assert agencies == [
+        "pemda-11.01.dinas-pupr",
+        "pemprov-34.dinas-pupr",
+        "pemda-32.73.dinas-pupr",
+    ]
