@@ -23,6 +23,7 @@ from services.models import (
     Complaint,
     ComplaintAgency,
     ComplaintClock,
+    DispositionRule,
     Event,
 )
 
@@ -235,3 +236,14 @@ async def add_office(session: AsyncSession, parent_code: str, office_type: str) 
     session.add(office)
     await session.flush()
     return office
+
+
+async def add_rule(
+    session: AsyncSession, category: str, target_level: str, **fields: Any
+) -> DispositionRule:
+    """A disposition rule (`fields`: report_type, region_prefix, office_type, agency_id,
+    priority, active, description). Routing caches rules per process: clear its cache."""
+    rule = DispositionRule(id=new_id(), category_code=category, target_level=target_level, **fields)
+    session.add(rule)
+    await session.flush()
+    return rule
