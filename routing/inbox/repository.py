@@ -114,6 +114,11 @@ class InboxRepository:
             .options(selectinload(Complaint.assignments))
         )
 
+    async def written(self, complaint: Complaint) -> None:
+        """Write the action's changes and read back what the database set (updated_at)."""
+        await self.session.flush()
+        await self.session.refresh(complaint, ["updated_at"])
+
     async def timeline(self, complaint_id: uuid.UUID) -> list[Event]:
         rows = await self.session.scalars(
             select(Event).where(Event.complaint_id == complaint_id).order_by(Event.id)

@@ -233,6 +233,8 @@ class InboxService:
         return await self._detail(principal, complaint)
 
     async def _detail(self, principal: Principal, complaint: Complaint) -> dict[str, Any]:
+        if complaint in self.session.dirty or self.session.new:
+            await self.inbox.written(complaint)
         now = _now()
         active = [a for a in complaint.assignments if a.active]
         mine = [a for a in active if self._covers(principal, a.agency_id)]
