@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.repository import ComplaintRepository
 from routing.verification.service import VerificationService
 from services.logging import get_logger
+from services.settings import Settings
 
 log = get_logger(__name__)
 
 
 class RoutingService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings | None = None) -> None:
         self.session = session
+        self.settings = settings
         self.complaints = ComplaintRepository(session)
 
     async def prefetch(self, complaint_ids: Sequence[uuid.UUID]) -> None:
@@ -29,4 +31,4 @@ class RoutingService:
 
         A submitted complaint has no agency yet, so its assignments are not loaded: the events
         name the one agency chosen here. No flush: a batch's writes go out at its commit."""
-        await VerificationService(self.session).on_submitted(complaint_id)
+        await VerificationService(self.session, self.settings).on_submitted(complaint_id)

@@ -20,7 +20,7 @@ log = get_logger(__name__)
 
 async def route_event(session: AsyncSession, event: EventEnvelope, runtime: Runtime) -> None:
     if event.type == EventType.complaint_submitted and event.complaint_id is not None:
-        await RoutingService(session).on_submitted(event.complaint_id)
+        await RoutingService(session, runtime.settings).on_submitted(event.complaint_id)
     # The SLA clocks follow every event routing hears, after its other handling.
     offset = await read_offset(runtime.settings, runtime.redis)
     await ClockService(session, runtime.settings, offset).on_event(event)
