@@ -22,6 +22,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/ops", "routing"),
     ("/api/v1/verification", "routing"),
     ("/api/v1/routing", "routing"),  # the disposition dry-run
+    ("/api/v1/directory", "routing"),  # admin: categories' policy, disposition rules
     ("/api/v1/agency", "routing"),  # the agency inbox (not /api/v1/agencies: whole segments)
     ("/api/v1/webhooks", "notifications"),
 )

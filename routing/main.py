@@ -1,6 +1,8 @@
 from fastapi import FastAPI
 
 from routing.api import router
+from routing.directory.api import agencies_router as directory_agencies_router
+from routing.directory.api import router as directory_router
 from routing.disposition.api import router as dry_run_router
 from routing.inbox.api import router as inbox_router
 from routing.verification.api import router as verification_router
@@ -12,7 +14,15 @@ from services.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         "routing",
-        [router, verification_router, dry_run_router, inbox_router, ops_router],
+        [
+            router,
+            directory_agencies_router,
+            directory_router,
+            verification_router,
+            dry_run_router,
+            inbox_router,
+            ops_router,
+        ],
         description="Verification, disposition and the agency directory of Aduan; failed events "
         "for admins.",
         settings=settings,

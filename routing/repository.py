@@ -77,7 +77,14 @@ class AgencyRepository:
         return await self.session.get(Agency, agency_id)
 
     async def page(
-        self, *, after: str | None, limit: int, region_code: str | None, kind: str | None
+        self,
+        *,
+        after: str | None,
+        limit: int,
+        region_code: str | None,
+        kind: str | None,
+        office_type: str | None = None,
+        parent_id: uuid.UUID | None = None,
     ) -> list[Agency]:
         query = select(Agency).order_by(Agency.code).limit(limit)
         if after:
@@ -89,4 +96,8 @@ class AgencyRepository:
             )
         if kind:
             query = query.where(Agency.kind == kind)
+        if office_type:
+            query = query.where(Agency.office_type == office_type)
+        if parent_id:
+            query = query.where(Agency.parent_id == parent_id)
         return list(await self.session.scalars(query))

@@ -1,15 +1,5 @@
-import uuid
+"""Routing's shared answers. The agency as the directory shows it lives with the directory."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from routing.directory.schemas import AgencyContacts, AgencyOut
 
-
-class AgencyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    code: str = Field(examples=["pemda-11.01"])
-    name: str = Field(examples=["Pemerintah Kabupaten Aceh Selatan"])
-    kind: str = Field(examples=["regency"], description="ministry, province, regency or opd")
-    region_code: str | None = Field(examples=["11.01"])
-    parent_id: uuid.UUID | None
-    timezone: str = Field(examples=["Asia/Jakarta"])
+__all__ = ["AgencyContacts", "AgencyOut"]

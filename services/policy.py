@@ -34,6 +34,7 @@ class Permission(enum.StrEnum):
     verification_manage = "verification:manage"  # admins any; coordinators their region
     disposition_preview = "disposition:preview"  # the routing dry-run
     agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
+    directory_manage = "directory:manage"  # agencies, categories' policy, disposition rules
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -58,6 +59,7 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # Staff and keys of an agency see and act on their agency's (and its offices') complaints;
     # national admins on every agency's.
     Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),
+    Permission.directory_manage: frozenset({R.admin}),
 }
 
 

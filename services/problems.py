@@ -127,6 +127,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_cursor": ("Invalid cursor", "Cursor tidak valid"),
     "missing": ("Required", "Wajib diisi"),
     "unknown_agency": ("Unknown agency", "Instansi tidak dikenal"),
+    "agency_cycle": (
+        "An agency cannot sit below itself or one of its offices",
+        "Instansi tidak dapat berada di bawah dirinya sendiri atau kantornya",
+    ),
     "agency_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "regions_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "invalid_otp": ("The code is not valid", "Kode tidak valid"),

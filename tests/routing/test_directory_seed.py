@@ -103,7 +103,7 @@ async def test_categories_carry_their_policy(session: AsyncSession) -> None:
 
 
 def test_keywords_are_already_stemmed() -> None:
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory  # type: ignore[import-untyped]
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
     stemmer = StemmerFactory().create_stemmer()
     for code, policy in CATEGORY_POLICY.items():
