@@ -53,23 +53,25 @@ async def add_complaint(
     anonymous: bool = False,
     **fields: Any,
 ) -> Complaint:
+    defaults: dict[str, Any] = {
+        "title": "Jalan berlubang di depan Pasar Bakongan",
+        "description": "Jalan utama di depan pasar berlubang besar sejak dua bulan dan "
+        "membahayakan pengendara motor.",
+        "reporter_name": "Siti",
+        "reporter_email": "siti@example.id",
+        "submitted_by": "anonymous:-",
+    }
     complaint = Complaint(
         id=new_id(),
         tracking_id=tracking_id(),
         report_type=report_type,
-        title="Jalan berlubang di depan Pasar Bakongan",
-        description="Jalan utama di depan pasar berlubang besar sejak dua bulan dan "
-        "membahayakan pengendara motor.",
         category_code=category,
         region_code=region_code,
-        reporter_name="Siti",
-        reporter_email="siti@example.id",
         anonymous=anonymous,
         confidential=confidential,
-        submitted_by="anonymous:-",
         status=status,
         escalation_level=0,
-        **fields,
+        **(defaults | fields),
     )
     session.add(complaint)
     await session.flush()
