@@ -1,0 +1,250 @@
+"""The SLA sweep: warnings, breaches, reminders, escalation up the hierarchy, the reply window."""
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing.sla.clocks import ClockService
+from routing.sla.sweep import SweepService, sweep
+from services.clock import set_offset
+from services.events.catalogue import EventType
+from services.events.envelope import EventEnvelope
+from services.models import Complaint, ComplaintAgency, Event
+from services.models.routing import ComplaintClock
+from services.runtime import Runtime
+from services.settings import Settings
+from tests.factories import add_complaint, add_office, assign
+
+# Monday 2 March 2026, 10:00 WIB: no holiday for weeks.
+MONDAY = datetime(2026, 3, 2, 3, tzinfo=UTC)
+
+
+def sweep_settings(runtime: Runtime, **changes: object) -> Settings:
+    # A large batch: the test database may hold other tests' committed clocks.
+    return runtime.settings.model_copy(update={"sla_sweep_batch": 100_000, **changes})
+
+
+async def dispositioned_to(
+    session: AsyncSession, runtime: Runtime, agency_code: str, **fields: Any
+) -> Complaint:
+    complaint = await add_complaint(session, status="dispositioned", **fields)
+    await assign(session, complaint, agency_code)
+    await ClockService(session, runtime.settings).on_event(
+        EventEnvelope(
+            id=uuid.uuid4(),
+            type=EventType.complaint_dispositioned.value,
+            occurred_at=MONDAY,
+            complaint_id=complaint.id,
+            actor_kind="system",
+            actor_id="routing",
+            data={},
+            trace_id=None,
+        )
+    )
+    await session.flush()
+    return complaint
+
+
+async def run_sweep(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    taken = await SweepService(session, settings, now).run_batch()
+    await session.flush()
+    return taken
+
+
+async def events_of(session: AsyncSession, complaint: Complaint) -> list[Event]:
+    rows = await session.scalars(
+        select(Event).where(Event.complaint_id == complaint.id).order_by(Event.id)
+    )
+    return list(rows)
+
+
+async def clock(session: AsyncSession, complaint: Complaint, kind: str) -> ComplaintClock:
+    found = await session.scalar(
+        select(ComplaintClock)
+        .where(ComplaintClock.complaint_id == complaint.id, ComplaintClock.kind == kind)
+        .execution_options(populate_existing=True)
+    )
+    assert found is not None
+    return found
+
+
+async def test_an_office_that_never_acts_climbs_the_hierarchy_one_breach_at_a_time(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    settings = sweep_settings(runtime)
+    office = await add_office(session, "pemda-11.01", "dinas_pupr")
+    # A supervisory pengaduan: completion 60 days, so only first_response breaches here.
+    complaint = await dispositioned_to(session, runtime, office.code, category="korupsi_pungli")
+    first = await clock(session, complaint, "first_response")
+
+    # At 80 %: a warning, nothing else.
+    await run_sweep(session, settings, first.warn_at + timedelta(seconds=1))
+    assert [e.type for e in await events_of(session, complaint)] == ["complaint.sla_warning"]
+    assert (await clock(session, complaint, "first_response")).next_check_at == first.due_at
+
+    chain = ["pemda-11.01", "pemprov-11", "kemendagri"]
+    for level, above in enumerate(chain, start=1):
+        previous_due = (await clock(session, complaint, "first_response")).due_at
+        await run_sweep(session, settings, previous_due + timedelta(seconds=1))
+        escalated = [
+            e for e in await events_of(session, complaint) if e.type == "complaint.escalated"
+        ]
+        assert len(escalated) == level
+        assert escalated[-1].data["to"]["code"] == above
+        assert escalated[-1].data["level"] == level
+        assert escalated[-1].actor_kind == "system" and escalated[-1].actor_id == "routing"
+        assert escalated[-1].data["reason"].startswith("tenggat first_response terlewati")
+        rearmed = await clock(session, complaint, "first_response")
+        assert rearmed.due_at > previous_due  # re-armed for the level above
+
+    await session.refresh(complaint)
+    assert complaint.escalation_level == 3
+    watching = await session.scalars(
+        select(ComplaintAgency).where(
+            ComplaintAgency.complaint_id == complaint.id, ComplaintAgency.role == "escalation"
+        )
+    )
+    assert sorted(a.agency.code for a in watching) == sorted(chain)
+    types = [e.type for e in await events_of(session, complaint)]
+    assert types.count("complaint.sla_breached") == 3
+    assert types[:4] == [
+        "complaint.sla_warning",
+        "complaint.sla_breached",
+        "complaint.reminder",
+        "complaint.escalated",
+    ]
+
+    # At the top (the ministry has no parent): a breach, a reminder, no escalation.
+    top = await clock(session, complaint, "first_response")
+    await run_sweep(session, settings, top.due_at + timedelta(seconds=1))
+    types = [e.type for e in await events_of(session, complaint)]
+    assert types.count("complaint.escalated") == 3
+    assert types.count("complaint.sla_breached") == 4
+
+
+async def test_reminders_every_n_working_days_up_to_the_maximum(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    settings = sweep_settings(
+        runtime,
+        sla_escalation_enabled=False,
+        sla_reminder_every_working_days=2,
+        sla_reminder_max=3,
+    )
+    complaint = await dispositioned_to(session, runtime, "pemda-11.01", category="korupsi_pungli")
+    first = await clock(session, complaint, "first_response")
+    # Due at the end of Monday 9 March (WIB); breached just after it.
+    await run_sweep(session, settings, first.due_at + timedelta(seconds=1))
+    # Reminders at the start of the 2nd and 4th working day after the breach day (Tue 10
+    # March): Thu 12 and Mon 16 March, 00:00 WIB; then no more (three in all).
+    for day in (12, 16, 18, 30):
+        await run_sweep(session, settings, datetime(2026, 3, day, tzinfo=UTC))
+    reminders = [e for e in await events_of(session, complaint) if e.type == "complaint.reminder"]
+    assert [e.data["reminder"] for e in reminders] == [1, 2, 3]
+    assert all(e.data["agency"]["code"] == "pemda-11.01" for e in reminders)
+    done = await clock(session, complaint, "first_response")
+    assert done.reminders_sent == 3
+    assert done.next_check_at is None  # nothing left to do: off the sweep's index
+
+
+async def test_an_elapsed_reply_window_resolves_the_complaint(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    settings = sweep_settings(runtime)
+    complaint = await dispositioned_to(session, runtime, "pemda-11.01")
+    complaint.status = "responded"
+    assignment = await session.scalar(
+        select(ComplaintAgency).where(ComplaintAgency.complaint_id == complaint.id)
+    )
+    assert assignment is not None
+    assignment.status = "responded"
+    await session.flush()
+    await ClockService(session, runtime.settings).on_event(
+        EventEnvelope(
+            id=uuid.uuid4(),
+            type=EventType.complaint_followed_up.value,
+            occurred_at=MONDAY + timedelta(days=1),
+            complaint_id=complaint.id,
+            actor_kind="user",
+            actor_id="staff",
+            data={},
+            trace_id=None,
+        )
+    )
+    await session.flush()
+    window = await clock(session, complaint, "reply_window")
+    await run_sweep(session, settings, window.due_at + timedelta(seconds=1))
+
+    await session.refresh(complaint)
+    assert complaint.status == "resolved"
+    resolved = [e for e in await events_of(session, complaint) if e.type == "complaint.resolved"]
+    assert [(e.data["reason"], e.data["previous_status"]) for e in resolved] == [
+        ("reply window elapsed", "responded")
+    ]
+    assert (await clock(session, complaint, "reply_window")).stopped_at is not None
+
+
+async def test_a_late_verification_is_the_national_admins_and_escalates_nowhere(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    settings = sweep_settings(runtime)
+    complaint = await add_complaint(session, status="submitted")
+    await ClockService(session, runtime.settings).on_event(
+        EventEnvelope(
+            id=uuid.uuid4(),
+            type=EventType.complaint_submitted.value,
+            occurred_at=MONDAY,
+            complaint_id=complaint.id,
+            actor_kind="anonymous",
+            actor_id=None,
+            data={},
+            trace_id=None,
+        )
+    )
+    await session.flush()
+    verification = await clock(session, complaint, "verification")
+    await run_sweep(session, settings, verification.due_at + timedelta(seconds=1))
+    events = await events_of(session, complaint)
+    assert [e.type for e in events] == ["complaint.sla_breached", "complaint.reminder"]
+    assert events[0].data["notify"] == "national_admins"
+    assert events[0].data["agency"] is None
+    await session.refresh(complaint)
+    assert complaint.escalation_level == 0
+
+
+async def test_the_sweep_follows_the_travelled_clock_and_reads_due_rows_by_the_index(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    complaint = await dispositioned_to(session, runtime, "pemda-11.01", category="korupsi_pungli")
+    first = await clock(session, complaint, "first_response")
+    await session.commit()  # (a savepoint: the test's transaction is still rolled back)
+    travelling = dataclasses.replace(
+        runtime, settings=sweep_settings(runtime, time_travel_enabled=True)
+    )
+    # Real time is long past MONDAY's deadlines: travel backwards to just before the warning.
+    before_warning = first.warn_at - timedelta(minutes=1) - datetime.now(UTC)
+    await set_offset(travelling.settings, travelling.redis, before_warning)
+    await sweep(travelling)
+    assert await events_of(session, complaint) == []
+    await set_offset(travelling.settings, travelling.redis, before_warning + timedelta(minutes=2))
+    await sweep(travelling)
+    assert [e.type for e in await events_of(session, complaint)] == ["complaint.sla_warning"]
+
+    # The due query can use the partial index (forced: the test table is tiny).
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(
+        (
+            await session.execute(
+                text(
+                    "EXPLAIN SELECT * FROM complaint_clocks WHERE stopped_at IS NULL "
+                    "AND paused_at IS NULL AND next_check_at <= now() "
+                    "ORDER BY next_check_at LIMIT 10 FOR UPDATE SKIP LOCKED"
+                )
+            )
+        ).scalars()
+    )
+    assert "ix_complaint_clocks_due" in plan
