@@ -11,6 +11,8 @@ a change of the policy has to change this table too. An object outside a caller'
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +23,7 @@ from services.settings import Settings
 from tests.conftest import complaint_payload
 from tests.e2e.credentials import Caller, World, make_world, sign_in
 from tests.e2e.platform import Platform, isolated_settings, running_platform
-from tests.factories import add_account, add_api_key
+from tests.factories import add_account, add_api_key, add_complaint, assign
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +79,16 @@ def protected(allowed: int, who: tuple[str, ...], **others: int) -> dict[str, in
 
 
 EVERYONE_200 = row(200)
+INBOX_OWNERS = (*ADMINS, "coordinator", "liaison", "agency_key")
+INBOX_ACTIONS = (
+    ("GET", ""),
+    ("POST", "/accept"),
+    ("POST", "/follow-ups"),
+    ("POST", "/resolve"),
+    ("POST", "/return"),
+    ("POST", "/hold"),
+    ("POST", "/resume"),
+)
 
 MATRIX: dict[str, dict[str, int]] = {
     # --- open: the platform's own health and documents
@@ -89,6 +101,18 @@ MATRIX: dict[str, dict[str, int]] = {
     "GET /api/v1/categories": EVERYONE_200,
     "GET /api/v1/agencies": EVERYONE_200,
     "GET /api/v1/agencies/{agency_id}": EVERYONE_200,
+    # --- the directory: national admins only (fresh objects per call, made by the bootstrap
+    # admin, so no call changes what other tests route by)
+    "POST /api/v1/agencies": protected(201, ADMINS),
+    "PATCH /api/v1/agencies/{agency_id}": protected(200, ADMINS),
+    "POST /api/v1/agencies/{agency_id}/deactivate": protected(200, ADMINS),
+    "GET /api/v1/directory/categories": protected(200, ADMINS),
+    "POST /api/v1/directory/categories": protected(201, ADMINS),
+    "PATCH /api/v1/directory/categories/{code}": protected(200, ADMINS),
+    "GET /api/v1/directory/rules": protected(200, ADMINS),
+    "POST /api/v1/directory/rules": protected(201, ADMINS),
+    "PATCH /api/v1/directory/rules/{rule_id}": protected(200, ADMINS),
+    "DELETE /api/v1/directory/rules/{rule_id}": protected(204, ADMINS),
     # --- complaints: filed by the public, citizens, admins and regional systems (in their
     # own regions); agencies act through the workflow, ops only read.
     "POST /api/v1/complaints": row(
@@ -131,6 +155,26 @@ MATRIX: dict[str, dict[str, int]] = {
     # --- ops: ops read, admins act (an unknown failed event: the admin got past the policy)
     "GET /api/v1/ops/failed-events": protected(200, (*ADMINS, "ops_key")),
     "POST /api/v1/ops/failed-events/{consumer}/{event_id}/retry": protected(404, ADMINS),
+    # --- the agency inbox: a fresh complaint of the office (pemda-11.01) per call; its staff,
+    # its key and the parent's coordinator act, admins anywhere, other agencies get 404.
+    **{
+        f"{method} /api/v1/agency/complaints/{{tracking_id}}{action}": protected(
+            200, INBOX_OWNERS, coordinator_stranger=404, agency_key_stranger=404
+        )
+        for method, action in INBOX_ACTIONS
+    },
+    "GET /api/v1/agency/complaints": protected(
+        200, (*INBOX_OWNERS, "coordinator_stranger", "agency_key_stranger")
+    ),
+    # Delegating is a coordinator's (of the province, to its kabupaten): the office's liaison
+    # and key do not see the province's complaint.
+    "POST /api/v1/agency/complaints/{tracking_id}/delegate": protected(
+        200,
+        (*ADMINS, "coordinator"),
+        **dict.fromkeys(
+            ("coordinator_stranger", "agency_key_stranger", "liaison", "agency_key"), 404
+        ),
+    ),
 }
 
 
@@ -164,6 +208,18 @@ class Context:
                 key, _token = await add_api_key(session, role="ops")
                 await session.commit()
                 return str(key.id)
+        finally:
+            await engine.dispose()
+
+    async def inbox_complaint(self, agency_code: str, **fields: Any) -> str:
+        """A complaint assigned to `agency_code`, for an inbox action to use up."""
+        engine = create_async_engine(self.settings.require_database_url())
+        try:
+            async with create_sessionmaker(engine)() as session:
+                complaint = await add_complaint(session, **fields)
+                await assign(session, complaint, agency_code)
+                await session.commit()
+                return complaint.tracking_id
         finally:
             await engine.dispose()
 
@@ -305,10 +361,148 @@ async def delete_endpoint(
     return await client.delete(f"/api/v1/webhooks/endpoints/{endpoint_id}", headers=caller.headers)
 
 
+async def made_by_admin(client: httpx.AsyncClient, ctx: Context, path: str, body: object) -> str:
+    """A fresh directory object made by the bootstrap admin: its id (or code)."""
+    made = await client.post(path, json=body, headers=ctx.world.callers["bootstrap_admin"].headers)
+    assert made.status_code == 201, made.text
+    ident: str = made.json().get("id") or made.json()["code"]
+    return ident
+
+
+def new_agency() -> dict[str, str]:
+    return {"code": f"uji-{uuid.uuid4().hex[:10]}", "name": "Lembaga Uji", "kind": "ministry"}
+
+
+def new_category() -> dict[str, object]:
+    # Inactive: reporters never see it in the categories list.
+    code = f"uji_{uuid.uuid4().hex[:10]}"
+    return {"code": code, "name_id": "Uji", "name_en": "Test", "active": False}
+
+
+async def new_rule(client: httpx.AsyncClient, ctx: Context) -> str:
+    category = await made_by_admin(client, ctx, "/api/v1/directory/categories", new_category())
+    body = {"category_code": category, "target_level": "regency"}
+    return await made_by_admin(client, ctx, "/api/v1/directory/rules", body)
+
+
+async def create_agency(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post("/api/v1/agencies", json=new_agency(), headers=caller.headers)
+
+
+async def edit_agency(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    agency = await made_by_admin(client, ctx, "/api/v1/agencies", new_agency())
+    return await client.patch(
+        f"/api/v1/agencies/{agency}",
+        json={"contacts": {"email": "pengaduan@uji.go.id"}},
+        headers=caller.headers,
+    )
+
+
+async def deactivate_agency(
+    client: httpx.AsyncClient, caller: Caller, ctx: Context
+) -> httpx.Response:
+    agency = await made_by_admin(client, ctx, "/api/v1/agencies", new_agency())
+    return await client.post(f"/api/v1/agencies/{agency}/deactivate", headers=caller.headers)
+
+
+async def create_category(
+    client: httpx.AsyncClient, caller: Caller, ctx: Context
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/directory/categories", json=new_category(), headers=caller.headers
+    )
+
+
+async def edit_category(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    code = await made_by_admin(client, ctx, "/api/v1/directory/categories", new_category())
+    return await client.patch(
+        f"/api/v1/directory/categories/{code}",
+        json={"verification": "manual"},
+        headers=caller.headers,
+    )
+
+
+async def create_rule(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    category = await made_by_admin(client, ctx, "/api/v1/directory/categories", new_category())
+    return await client.post(
+        "/api/v1/directory/rules",
+        json={"category_code": category, "target_level": "regency"},
+        headers=caller.headers,
+    )
+
+
+async def edit_rule(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    rule = await new_rule(client, ctx)
+    return await client.patch(
+        f"/api/v1/directory/rules/{rule}", json={"priority": 10}, headers=caller.headers
+    )
+
+
+async def delete_rule(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    rule = await new_rule(client, ctx)
+    return await client.delete(f"/api/v1/directory/rules/{rule}", headers=caller.headers)
+
+
 async def retry_event(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
     return await client.post(
         f"/api/v1/ops/failed-events/routing/{uuid.uuid4()}/retry", headers=caller.headers
     )
+
+
+def inbox(
+    method: str,
+    action: str,
+    body: dict[str, Any] | None = None,
+    agency_code: str = "pemda-11.01",
+    **fields: Any,
+) -> Call:
+    async def call(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+        tracking_id = await ctx.inbox_complaint(agency_code, **fields)
+        path = f"/api/v1/agency/complaints/{tracking_id}{action}"
+        # "{office}": an id of the world, known once it is made.
+        sent = {
+            k: v.format(**vars(ctx.world)) if isinstance(v, str) and v.startswith("{") else v
+            for k, v in (body or {}).items()
+        }
+        return await client.request(
+            method, path, json=sent if body is not None else None, headers=caller.headers
+        )
+
+    return call
+
+
+RESUME_ON = (date.today() + timedelta(days=30)).isoformat()
+INBOX_CALLS: dict[str, Call] = {
+    "GET /api/v1/agency/complaints/{tracking_id}": inbox("GET", "", status="dispositioned"),
+    "POST /api/v1/agency/complaints/{tracking_id}/accept": inbox(
+        "POST", "/accept", {}, status="dispositioned"
+    ),
+    "POST /api/v1/agency/complaints/{tracking_id}/follow-ups": inbox(
+        "POST", "/follow-ups", {"text": "Tim sudah meninjau lokasi."}, status="in_progress"
+    ),
+    "POST /api/v1/agency/complaints/{tracking_id}/resolve": inbox(
+        "POST", "/resolve", {"reason": "Selesai"}, status="in_progress"
+    ),
+    "POST /api/v1/agency/complaints/{tracking_id}/return": inbox(
+        "POST", "/return", {"reason": "Bukan wewenang kami"}, status="dispositioned"
+    ),
+    "POST /api/v1/agency/complaints/{tracking_id}/delegate": inbox(
+        "POST",
+        "/delegate",
+        {"office_id": "{office}"},
+        agency_code="pemprov-11",
+        status="dispositioned",
+    ),
+    "POST /api/v1/agency/complaints/{tracking_id}/hold": inbox(
+        "POST",
+        "/hold",
+        {"reason": "Menunggu anggaran", "resume_on": RESUME_ON},
+        status="in_progress",
+    ),
+    "POST /api/v1/agency/complaints/{tracking_id}/resume": inbox(
+        "POST", "/resume", {}, status="on_hold", held_from_status="in_progress"
+    ),
+}
 
 
 CALLS: dict[str, Call] = {
@@ -320,6 +514,16 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/categories": get("/api/v1/categories"),
     "GET /api/v1/agencies": get("/api/v1/agencies"),
     "GET /api/v1/agencies/{agency_id}": get("/api/v1/agencies/{office}"),
+    "POST /api/v1/agencies": create_agency,
+    "PATCH /api/v1/agencies/{agency_id}": edit_agency,
+    "POST /api/v1/agencies/{agency_id}/deactivate": deactivate_agency,
+    "GET /api/v1/directory/categories": get("/api/v1/directory/categories"),
+    "POST /api/v1/directory/categories": create_category,
+    "PATCH /api/v1/directory/categories/{code}": edit_category,
+    "GET /api/v1/directory/rules": get("/api/v1/directory/rules"),
+    "POST /api/v1/directory/rules": create_rule,
+    "PATCH /api/v1/directory/rules/{rule_id}": edit_rule,
+    "DELETE /api/v1/directory/rules/{rule_id}": delete_rule,
     "POST /api/v1/complaints": file_complaint,
     "GET /api/v1/complaints/{tracking_id}": track,
     "GET /api/v1/me/complaints": get("/api/v1/me/complaints"),
@@ -346,6 +550,8 @@ CALLS: dict[str, Call] = {
     ),
     "GET /api/v1/ops/failed-events": get("/api/v1/ops/failed-events"),
     "POST /api/v1/ops/failed-events/{consumer}/{event_id}/retry": retry_event,
+    "GET /api/v1/agency/complaints": get("/api/v1/agency/complaints"),
+    **INBOX_CALLS,
 }
 
 
