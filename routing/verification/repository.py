@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -100,7 +101,7 @@ class VerificationRepository:
                 Event.complaint_id.in_(complaint_ids),
                 Event.type == EventType.complaint_verification_required.value,
             )
-            .distinct(Event.complaint_id)
+            .ext(distinct_on(Event.complaint_id))
             .order_by(Event.complaint_id, Event.id.desc())  # ids are UUIDv7: latest first
         )
         return {row.complaint_id: row.data for row in rows if row.complaint_id is not None}
