@@ -158,8 +158,6 @@ class ClockService:
         # Verified in the same job (the automatic path): no clock to run.
         if complaint is None or complaint.status != Status.submitted:
             return
-        if await self.clocks.running(complaint_id, [ClockKind.verification]):
-            return
         self.clocks.add(
             new_clock(
                 complaint_id,
