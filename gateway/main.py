@@ -14,7 +14,7 @@ from gateway.auth import build_authenticator
 from gateway.deps import authenticated_principal
 from gateway.openapi import DESCRIPTION, SYSTEM_GATEWAY, TITLE, OpenAPICache
 from gateway.ratelimit import RateLimiter, RateLimitHeadersMiddleware
-from gateway.security import SecurityHeadersMiddleware, install_cors
+from gateway.security import BodyLimitMiddleware, SecurityHeadersMiddleware, install_cors
 from gateway.state import GatewayState
 from gateway.upstreams import create_clients, create_proxy_sessions
 from services.db import SessionMaker, create_engine, create_sessionmaker
@@ -100,6 +100,7 @@ def create_gateway_app(
     install_problem_documentation(app, identity_required=False)
     # Added last = outermost. No InternalIdentityMiddleware: the gateway is where identity starts.
     app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     install_cors(app, settings)  # inside the request id and access log: preflights get both
     app.add_middleware(MetricsMiddleware, service="gateway")
     app.add_middleware(AccessLogMiddleware)

@@ -21,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import docs
+from services.problems import problem_response
 from services.settings import Settings
 
 Network = IPv4Network | IPv6Network
@@ -116,6 +117,54 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Bounds every request body (the gateway's own JSON routes too; the proxy also reads
+    bodies bounded): a declared length over the limit is refused before reading, a streamed
+    body once it grows past it, with 413 problem+json either way."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            response = problem_response(
+                Request(scope), "payload_too_large", detail=f"the limit is {self.limit} bytes"
+            )
+            await response(scope, receive, send)
+            return
+        seen = 0
+        refused = False
+
+        async def bounded() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request" and not refused:
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    # Answer here (frameworks turn errors in a body read into their own 400)
+                    # and let the app see the client gone; whatever it sends after is dropped.
+                    refused = True
+                    response = problem_response(
+                        Request(scope),
+                        "payload_too_large",
+                        detail=f"the limit is {self.limit} bytes",
+                    )
+                    await response(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, bounded, guarded_send)
 
 
 def install_cors(app: FastAPI, settings: Settings) -> None:

@@ -17,7 +17,7 @@ from gateway.main import create_gateway_app
 from gateway.upstreams import upstream_for
 from services.embedded import free_port
 from services.principal import Principal, PrincipalKind, Role
-from tests.gateway.conftest import ADMIN_KEY, Upstreams, make_settings
+from tests.gateway.conftest import ADMIN_KEY, MAX_BODY, Upstreams, make_settings
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 ORIGIN = "https://lapor.example.go.id"
@@ -235,3 +235,27 @@ async def test_a_services_metrics_are_open_on_its_own_port_and_never_routed_by_t
     assert direct.status_code == 200
     assert upstream_for("/metrics") is None
     assert through_gateway.status_code in {401, 404}  # the gateway's own, or nothing
+
+
+async def test_the_gateways_own_routes_refuse_bodies_over_the_limit(
+    accounts_gateway: httpx.AsyncClient,
+) -> None:
+    # The limit of the test gateways is MAX_BODY bytes (tests/gateway/conftest.py).
+    declared = await accounts_gateway.post(
+        "/api/v1/auth/register",
+        content=b"{" + b" " * MAX_BODY + b"}",
+        headers={"content-type": "application/json"},
+    )
+
+    async def stream() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b" " * (MAX_BODY // 2)
+
+    streamed = await accounts_gateway.post(
+        "/api/v1/auth/register", content=stream(), headers={"content-type": "application/json"}
+    )
+
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "payload_too_large"
