@@ -177,7 +177,8 @@ async def resolve(
     summary="Return a complaint (bukan wewenang)",
     description="Not your agency's business: your assignment ends (`returned`) and the return "
     "is counted. With `agency_id` the complaint is dispositioned to that agency; without one "
-    "it goes back to the coordinator that delegated it to you, else to the verification "
+    "it goes back to the coordinator that delegated it to you, else to the next candidate of "
+    "the disposition rules (never an agency that returned it), else to the verification "
     "queue (`submitted`). Events `complaint.returned`, then `complaint.dispositioned` or "
     "`complaint.verification_required`, each with the reason and from/to agency. The answer "
     "says where it went: it may have left your inbox." + SCOPE,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing.disposition.engine import Candidate, DispositionEngine, NoAgency
 from routing.inbox.repository import InboxFilter, InboxRepository
 from routing.inbox.schemas import (
     AssignmentOut,
@@ -430,8 +431,10 @@ class InboxService:
     async def return_(self, principal: Principal, tracking_id: str, body: ReturnIn) -> ReturnOut:
         """Bukan wewenang. The caller's active assignments end (returned); the return is
         counted. If other agencies still handle it, only the event is recorded (and the named
-        agency joins them). Else the complaint is returned and goes on: to the named agency, or
-        back to the agency that delegated it, or to the verification queue."""
+        agency joins them; an office's return gives it back to the coordinator that delegated
+        it). Else the complaint is returned and goes on: to the named agency, else to the next
+        candidate of the disposition rules (skipping every agency that returned it), else back
+        to the verification queue."""
         complaint = await self._visible(principal, tracking_id)
         check_transition(complaint.status, Status.returned)
         mine = self._mine(principal, complaint)
@@ -474,6 +477,19 @@ class InboxService:
         ):
             raise ProblemError("conflict", f"{target.code} already has this complaint")
         others = [a for a in complaint.assignments if a.active and a.role == AssignmentRole.handler]
+        chosen: Candidate | None = None
+        if target is None and not others:
+            # The next candidate of the rules, skipping every agency that returned it.
+            refused = {a.agency_id for a in complaint.assignments if a.status == "returned"}
+            try:
+                decision = await DispositionEngine(self.session).choose(
+                    complaint, exclude_agency_ids=refused
+                )
+            except NoAgency:
+                decision = None
+            if decision is not None:
+                chosen = decision.candidates[0]
+                target = await self.inbox.agency(decision.agency.id)
         details: dict[str, Any] = {
             "from_agency": _agency_ref(mine.agency),
             "to_agency": _agency_ref(target)
@@ -483,6 +499,8 @@ class InboxService:
             else None,
             "returns_count": complaint.returns_count,
         }
+        if chosen is not None:
+            details["next_candidate"] = chosen.as_data()
         if others:
             record_complaint_event(
                 self.session,
@@ -517,13 +535,19 @@ class InboxService:
         event.data = event.data | details
         if target is not None:
             self.inbox.add_assignment(complaint, target, now=now)
+            how = (
+                f"dialihkan oleh {mine.agency.name}: {body.reason}"
+                if chosen is None
+                else f"dikembalikan oleh {mine.agency.name}: {body.reason}; kandidat berikutnya: "
+                + target.name
+            )
             event = transition(
                 self.session,
                 complaint,
                 Status.dispositioned,
                 EventType.complaint_dispositioned,
                 actor=principal,
-                reason=f"dialihkan oleh {mine.agency.name}: {body.reason}",
+                reason=how,
                 agencies=_refs(complaint.assignments),
             )
         else:

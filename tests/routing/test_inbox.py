@@ -7,9 +7,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing.disposition.engine import DispositionEngine, NoAgency
 from routing.main import create_app
 from services.models import Complaint, ComplaintAgency, Event
 from services.principal import Principal, PrincipalKind, Role
@@ -349,22 +351,52 @@ async def test_return_without_an_agency_goes_back_to_the_delegator_or_to_verific
     ]
 
     async with client(runtime, staff(Role.coordinator, regency, office.id)) as c:
-        to_queue = await c.post(
+        onwards = await c.post(
             f"{BASE}/{delegated.tracking_id}/return", json={"reason": "Bukan urusan pemda"}
         )
-    assert to_queue.status_code == 200, to_queue.text
-    assert to_queue.json() | {"agencies": []} == {
-        "tracking_id": delegated.tracking_id,
+    assert onwards.status_code == 200, onwards.text
+    body = onwards.json()
+    assert body["status"] == "dispositioned" and body["returns_count"] == 2
+    (now_at,) = body["agencies"]
+    assert now_at["agency_id"] not in {str(regency), str(office.id)}
+    events = await events_of(session, delegated)
+    assert [e.type for e in events[-2:]] == ["complaint.returned", "complaint.dispositioned"]
+    candidate = events[-1].data["next_candidate"]
+    assert candidate["agency"]["id"] == now_at["agency_id"]
+    assert candidate["chosen_by"] in {"rule", "default"}
+    assert "Bukan urusan pemda" in events[-1].data["reason"]
+
+
+async def test_return_with_no_candidate_left_goes_back_to_verification(
+    runtime: Runtime, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def nobody(*_: Any, **__: Any) -> None:
+        raise NoAgency("every candidate returned it")
+
+    monkeypatch.setattr(DispositionEngine, "choose", nobody)
+    regency = await agency_id(session, "pemda-11.01")
+    complaint = await add_complaint(session, status="dispositioned")
+    await assign(session, complaint, "pemda-11.01")
+    await session.commit()
+
+    async with client(runtime, staff(Role.liaison, regency)) as c:
+        returned = await c.post(
+            f"{BASE}/{complaint.tracking_id}/return", json={"reason": "Bukan urusan pemda"}
+        )
+        gone = await c.get(f"{BASE}/{complaint.tracking_id}")
+    assert returned.status_code == 200, returned.text
+    assert returned.json() == {
+        "tracking_id": complaint.tracking_id,
         "status": "submitted",
         "status_label": "Belum Terverifikasi",
-        "returns_count": 2,
+        "returns_count": 1,
         "agencies": [],
     }
-    types = [e.type for e in await events_of(session, delegated)]
-    assert types[-2:] == ["complaint.returned", "complaint.verification_required"]
-    assert await listed(runtime, ADMIN, "?status=submitted") == [] or (
-        delegated.tracking_id not in await listed(runtime, ADMIN)
-    )
+    assert gone.status_code == 404
+    events = await events_of(session, complaint)
+    assert [e.type for e in events] == ["complaint.returned", "complaint.verification_required"]
+    assert events[1].data["to_agency"] is None
+    assert complaint.tracking_id not in await listed(runtime, ADMIN, "?status=submitted")
 
 
 async def test_hold_and_resume(runtime: Runtime, session: AsyncSession) -> None:
