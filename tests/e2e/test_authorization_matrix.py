@@ -175,6 +175,20 @@ MATRIX: dict[str, dict[str, int]] = {
             ("coordinator_stranger", "agency_key_stranger", "liaison", "agency_key"), 404
         ),
     ),
+    # --- verification: national admins anywhere, a coordinator in its agency's region (the
+    # province's here); a fresh submitted complaint per call. The dry-run shows rules only.
+    "GET /api/v1/verification/complaints": protected(
+        200, (*ADMINS, "coordinator", "coordinator_stranger")
+    ),
+    **{
+        f"POST /api/v1/verification/complaints/{{tracking_id}}/{action}": protected(
+            200, (*ADMINS, "coordinator"), coordinator_stranger=404
+        )
+        for action in ("verify", "hold", "resume", "archive", "request-info")
+    },
+    "POST /api/v1/routing/dry-run": protected(
+        200, (*ADMINS, "coordinator", "coordinator_stranger", "ops_key")
+    ),
 }
 
 
@@ -505,6 +519,54 @@ INBOX_CALLS: dict[str, Call] = {
 }
 
 
+def verification(action: str, body: dict[str, Any], **fields: Any) -> Call:
+    """A fresh complaint awaiting verification in 11.01.01 (the factories write no event, so
+    the worker leaves it alone), and the action on it."""
+
+    async def call(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+        engine = create_async_engine(ctx.settings.require_database_url())
+        try:
+            async with create_sessionmaker(engine)() as session:
+                complaint = await add_complaint(session, **fields)
+                await session.commit()
+                tracking_id = complaint.tracking_id
+        finally:
+            await engine.dispose()
+        return await client.post(
+            f"/api/v1/verification/complaints/{tracking_id}/{action}",
+            json=body,
+            headers=caller.headers,
+        )
+
+    return call
+
+
+async def dry_run(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.post(
+        "/api/v1/routing/dry-run",
+        json={"category": "infrastruktur", "region_code": "11.01.01"},
+        headers=caller.headers,
+    )
+
+
+VERIFICATION_CALLS: dict[str, Call] = {
+    "GET /api/v1/verification/complaints": get("/api/v1/verification/complaints"),
+    "POST /api/v1/verification/complaints/{tracking_id}/verify": verification("verify", {}),
+    "POST /api/v1/verification/complaints/{tracking_id}/hold": verification(
+        "hold", {"reason": "Menunggu konfirmasi lokasi", "resume_on": RESUME_ON}
+    ),
+    "POST /api/v1/verification/complaints/{tracking_id}/resume": verification(
+        "resume", {}, status="on_hold", held_from_status="submitted"
+    ),
+    "POST /api/v1/verification/complaints/{tracking_id}/archive": verification(
+        "archive", {"reason_code": "not_actionable"}
+    ),
+    "POST /api/v1/verification/complaints/{tracking_id}/request-info": verification(
+        "request-info", {"question": "Mohon sebutkan patokan lokasinya."}
+    ),
+    "POST /api/v1/routing/dry-run": dry_run,
+}
+
 CALLS: dict[str, Call] = {
     "GET /healthz": get("/healthz"),
     "GET /readyz": get("/readyz"),
@@ -552,6 +614,7 @@ CALLS: dict[str, Call] = {
     "POST /api/v1/ops/failed-events/{consumer}/{event_id}/retry": retry_event,
     "GET /api/v1/agency/complaints": get("/api/v1/agency/complaints"),
     **INBOX_CALLS,
+    **VERIFICATION_CALLS,
 }
 
 
