@@ -65,8 +65,13 @@ class ComplaintCreate(BaseModel):
     latitude: Decimal | None = Field(default=None, ge=-90, le=90, decimal_places=6)
     longitude: Decimal | None = Field(default=None, ge=-180, le=180, decimal_places=6)
     reporter: ReporterIn | None = None
-    anonymous: bool = Field(default=False, description="Hide the reporter's identity from agencies")
-    confidential: bool = Field(default=False, description="Keep the content out of public view")
+    # Strict: `0`, `"no"` or `"false"` are not a reporter's clear choice about their privacy.
+    anonymous: bool = Field(
+        default=False, strict=True, description="Hide the reporter's identity from agencies"
+    )
+    confidential: bool = Field(
+        default=False, strict=True, description="Keep the content out of public view"
+    )
 
 
 class AssignedAgency(BaseModel):

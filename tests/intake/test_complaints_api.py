@@ -278,3 +278,13 @@ async def test_housekeeping_forgets_idempotency_keys_after_a_day(
     session.expunge_all()  # read what the database holds now
     assert await session.get(IdempotencyRecord, ("anonymous:housekeeping", "stale")) is None
     assert await session.get(IdempotencyRecord, ("anonymous:housekeeping", "fresh")) is not None
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "no"])
+async def test_privacy_flags_are_booleans_not_anything_truthy(
+    client: httpx.AsyncClient, value: object
+) -> None:
+    response = await client.post("/api/v1/complaints", json=complaint_payload(confidential=value))
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/confidential"
