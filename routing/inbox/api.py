@@ -19,7 +19,7 @@ from routing.inbox.schemas import (
     ReturnOut,
 )
 from routing.inbox.service import InboxService
-from services.deps import SessionDep
+from services.deps import RuntimeDep, SessionDep
 from services.domain.lifecycle import Status
 from services.pagination import Page
 from services.policy import Permission, Requires
@@ -54,8 +54,8 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_inbox_service(session: SessionDep) -> InboxService:
-    return InboxService(session)
+async def get_inbox_service(session: SessionDep, runtime: RuntimeDep) -> InboxService:
+    return InboxService(session, runtime)
 
 
 InboxServiceDep = Annotated[InboxService, Depends(get_inbox_service)]

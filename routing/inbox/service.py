@@ -32,6 +32,7 @@ from routing.inbox.schemas import (
     ReturnIn,
     ReturnOut,
 )
+from services import clock
 from services.complaints import AgencyRef, record_complaint_event, transition
 from services.domain.lifecycle import STATUS_LABELS, IllegalTransition, Status, check_transition
 from services.events.catalogue import EventType
@@ -42,6 +43,7 @@ from services.policy import not_visible
 from services.principal import Principal, Role
 from services.privacy import WEBHOOK_AUDIENCE, ComplaintFacts, audience_for, redact, shows_content
 from services.problems import ProblemError
+from services.runtime import Runtime
 
 # Event data that is the complaint's snapshot (complaint_data); the rest is what the action said.
 SNAPSHOT_KEYS = frozenset(
@@ -116,9 +118,17 @@ def entry_out(event: Event) -> InboxEntry:
 
 
 class InboxService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, runtime: Runtime | None = None) -> None:
         self.session = session
+        self.runtime = runtime
         self.inbox = InboxRepository(session)
+
+    async def _platform_now(self) -> datetime:
+        """Deadlines are compared with the platform's clock (services.clock: tests may move
+        it); records are stamped with real time."""
+        if self.runtime is None:
+            return _now()
+        return await clock.now(self.runtime.settings, self.runtime.redis)
 
     # --- scope ------------------------------------------------------------------------------
 
@@ -166,7 +176,7 @@ class InboxService:
             before = uuid.UUID(after) if after else None
         except ValueError as exc:
             raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc
-        now = _now()
+        now = await self._platform_now()
         rows = await self.inbox.page(where, before=before, limit=limit + 1, now=now)
         page = rows[:limit]
         ids = [c.id for c in page]
@@ -236,7 +246,7 @@ class InboxService:
     async def _detail(self, principal: Principal, complaint: Complaint) -> dict[str, Any]:
         if complaint in self.session.dirty or self.session.new:
             await self.inbox.written(complaint)
-        now = _now()
+        now = await self._platform_now()
         active = [a for a in complaint.assignments if a.active]
         mine = [a for a in active if self._covers(principal, a.agency_id)]
         clocks = await self.inbox.running_clocks([complaint.id])
@@ -352,7 +362,7 @@ class InboxService:
 
     async def hold(self, principal: Principal, tracking_id: str, body: HoldIn) -> dict[str, Any]:
         complaint = await self._visible(principal, tracking_id)
-        if body.resume_on <= _now().date():
+        if body.resume_on <= (await self._platform_now()).date():
             raise ProblemError("validation_failed", errors=[("/resume_on", "not_in_future")])
         previous = complaint.status
         event = transition(
