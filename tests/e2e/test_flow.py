@@ -76,7 +76,8 @@ async def test_a_complaint_flows_through_every_service(
         tracking_id = created.json()["tracking_id"]
 
         tracked = await wait_for_status(client, tracking_id, "dispositioned")
-        assert [a["name"] for a in tracked["agencies"]] == ["Pemerintah Kabupaten Aceh Selatan"]
+        # The default rules: infrastructure goes to the Dinas PUPR of the kabupaten/kota.
+        assert [a["code"] for a in tracked["agencies"]] == ["pemda-11.01.dinas-pupr"]
         assert [e["type"] for e in tracked["timeline"]] == [
             "complaint.submitted",
             "complaint.verified",
@@ -103,7 +104,7 @@ async def test_a_complaint_flows_through_every_service(
     assert {b["data"]["tracking_id"] for b in bodies} == {tracking_id}
     dispositioned = next(b for b in bodies if b["type"] == "complaint.dispositioned")
     assert dispositioned["data"]["status"] == "dispositioned"
-    assert dispositioned["data"]["agencies"][0]["code"] == "pemda-11.01"
+    assert dispositioned["data"]["agencies"][0]["code"] == "pemda-11.01.dinas-pupr"
     assert "siti@example.id" not in json.dumps(bodies)
     assert len({d.headers["webhook-id"] for d in deliveries}) == 3
 
@@ -186,4 +187,4 @@ async def test_an_event_the_fast_path_missed_is_relayed_by_the_workers(
 
     async with httpx.AsyncClient(base_url=platform.gateway) as client:
         tracked = await wait_for_status(client, body["tracking_id"], "dispositioned")
-    assert tracked["agencies"][0]["code"] == "pemda-11.01"
+    assert tracked["agencies"][0]["code"] == "pemda-11.01.dinas-pupr"
