@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from routing.sla.clocks import ClockService
 from routing.sla.sweep import SweepService, sweep
@@ -248,3 +248,37 @@ async def test_the_sweep_follows_the_travelled_clock_and_reads_due_rows_by_the_i
         ).scalars()
     )
     assert "ix_complaint_clocks_due" in plan
+
+
+async def test_two_sweeps_at_once_never_act_on_the_same_clock(
+    engine: AsyncEngine, runtime: Runtime
+) -> None:
+    """Two replicas' sweeps in concurrent transactions: SKIP LOCKED gives each clock to one."""
+    settings = sweep_settings(runtime)
+    async with AsyncSession(engine, expire_on_commit=False) as setup:
+        complaint = await dispositioned_to(setup, runtime, "pemda-11.01")
+        first = await clock(setup, complaint, "first_response")
+        await setup.commit()
+    now = first.due_at + timedelta(seconds=1)
+    try:
+        async with (
+            AsyncSession(engine) as one,
+            AsyncSession(engine) as other,
+        ):
+            taken_one = await SweepService(one, settings, now).run_batch()
+            await one.flush()  # holds its rows' locks until it commits
+            taken_other = await SweepService(other, settings, now).run_batch()
+            await other.commit()
+            await one.commit()
+        assert taken_one >= 1 and taken_other == 0  # the due clock went to one sweep only
+        async with AsyncSession(engine) as check:
+            types = [e.type for e in await events_of(check, complaint)]
+        assert types.count("complaint.sla_breached") == 1
+        assert types.count("complaint.escalated") == 1
+    finally:
+        async with engine.begin() as conn:
+            for table in ("events", "complaint_clocks", "complaint_agencies"):
+                await conn.execute(
+                    text(f"DELETE FROM {table} WHERE complaint_id = :id"), {"id": complaint.id}
+                )
+            await conn.execute(text("DELETE FROM complaints WHERE id = :id"), {"id": complaint.id})
