@@ -11,7 +11,7 @@ Never commits. The sweep (routing/sla/sweep.py) raises the deadline events.
 | accepted, escalated | nothing |
 | followed_up | stop first_response (of the agencies that responded), start reply_window |
 | resolved | stop every clock |
-| returned | stop the clocks of agencies no longer handling it |
+| returned | stop departed agencies' clocks (an office's go back to its coordinator) |
 | delegated | the office takes over its coordinator's clocks, due times unchanged |
 
 A delegation *moves* the clocks: the reporter's deadline does not restart because an agency
@@ -229,14 +229,35 @@ class ClockService:
         at: datetime,
         running: Sequence[ComplaintClock] | None = None,
     ) -> None:
-        """Stop the agency clocks of agencies that no longer handle the complaint (returned)."""
+        """The agency clocks of agencies that no longer handle the complaint (returned) stop;
+        an office's go back to the coordinator that delegated to it, when it handles it again."""
         if running is None:
             running = await self.clocks.running(complaint_id, AGENCY_CLOCKS)
-        handling = {a.agency_id for a in await self.live_handlers(complaint_id)}
+        assignments = await self.complaints.assignments([complaint_id])
+        live = {
+            a.agency_id: a
+            for a in assignments
+            if a.active and a.role == AssignmentRole.handler and a.status in HANDLING
+        }
+        by_id = {a.id: a for a in assignments}
+        # The delegating assignment behind each departed office, newest last.
+        back_to = {
+            a.agency_id: by_id[a.source_id]
+            for a in assignments
+            if not a.active and a.source_id in by_id and by_id[a.source_id].agency_id in live
+        }
         for clock in running:
-            if clock.agency_id not in handling:
-                clock.stopped_at = at
-                clock.next_check_at = None
+            if clock.agency_id in live:
+                continue
+            source = back_to.get(clock.agency_id) if clock.agency_id else None
+            if source is not None and not any(
+                c.agency_id == source.agency_id and c.kind == clock.kind for c in running
+            ):
+                clock.agency_id = source.agency_id
+                clock.timezone = source.agency.timezone
+                continue
+            clock.stopped_at = at
+            clock.next_check_at = None
 
     async def followed_up(self, complaint_id: uuid.UUID, at: datetime) -> None:
         complaint = await self.complaints.bare(complaint_id)

@@ -255,3 +255,25 @@ async def test_a_delegation_moves_the_clocks_to_the_office_with_their_due_times(
     assert len(clocks) == 2  # moved, not started anew
     assert {c.agency_id for c in clocks if c.stopped_at is None} == {office.id}
     assert {c.kind: c.due_at for c in clocks} == before
+    # The office returns it (bukan wewenang): back to the coordinator, clocks and all.
+    office_assignment = await session.scalar(
+        select(ComplaintAgency).where(
+            ComplaintAgency.complaint_id == complaint.id,
+            ComplaintAgency.agency_id == office.id,
+        )
+    )
+    assert office_assignment is not None
+    office_assignment.status, office_assignment.active = "returned", False
+    coordinator.status = "assigned"
+    await session.flush()
+    await on(
+        session,
+        runtime,
+        EventType.complaint_returned,
+        complaint,
+        FRIDAY_EVENING_WIT + timedelta(days=2),
+    )
+    clocks = await clocks_of(session, complaint)
+    assert len(clocks) == 2
+    assert {c.agency_id for c in clocks if c.stopped_at is None} == {regency.id}
+    assert {c.kind: c.due_at for c in clocks} == before
