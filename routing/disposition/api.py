@@ -47,6 +47,8 @@ async def dry_run(body: DryRunIn, engine: EngineDep) -> DryRunOut:
     categories = await engine.repo.categories()
     if body.category not in categories:
         raise ProblemError("validation_failed", errors=[("/category", "unknown_category")])
+    if not await engine.repo.region_exists(body.region_code):
+        raise ProblemError("validation_failed", errors=[("/region_code", "unknown_region")])
     try:
         decision = await engine.decide(
             report_type=body.report_type,
@@ -54,10 +56,8 @@ async def dry_run(body: DryRunIn, engine: EngineDep) -> DryRunOut:
             region_code=body.region_code,
             target_agency_id=body.target_agency_id,
         )
-    except NoAgency as exc:
-        raise ProblemError(
-            "validation_failed", str(exc), errors=[("/region_code", "unknown_region")]
-        ) from exc
+    except NoAgency as exc:  # the directory is not seeded
+        raise ProblemError("service_unavailable", str(exc)) from exc
     return DryRunOut(
         agency=_agency(decision.agency),
         rule=_rule(decision.rule),

@@ -21,6 +21,7 @@ from services.models import (
     Complaint,
     ComplaintAgency,
     DispositionRule,
+    Region,
 )
 
 CACHE_SECONDS = 60
@@ -78,6 +79,7 @@ _AGENCY_BY_ID: Memo[uuid.UUID, AgencyRow] = Memo(ttl_seconds=CACHE_SECONDS)
 _AGENCY_BY_CODE: Memo[str, AgencyRow] = Memo(ttl_seconds=CACHE_SECONDS)
 _GOVERNMENT: Memo[tuple[str, str], AgencyRow] = Memo(ttl_seconds=CACHE_SECONDS)
 _OFFICE: Memo[tuple[uuid.UUID, str], AgencyRow] = Memo(ttl_seconds=CACHE_SECONDS)
+_REGIONS: Memo[str, bool] = Memo(ttl_seconds=None)  # region codes never change
 
 
 def clear_caches() -> None:
@@ -146,6 +148,13 @@ class DispositionRepository:
             )
             for r in rows
         )
+
+    async def region_exists(self, code: str) -> bool:
+        return bool(await _REGIONS.get(code, lambda: self._region(code)))
+
+    async def _region(self, code: str) -> bool | None:
+        found = await self.session.scalar(select(Region.code).where(Region.code == code))
+        return True if found is not None else None
 
     async def agency(self, agency_id: uuid.UUID) -> AgencyRow | None:
         return await _AGENCY_BY_ID.get(

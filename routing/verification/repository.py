@@ -13,7 +13,7 @@ from sqlalchemy.orm import raiseload
 
 from services.domain.lifecycle import Status
 from services.events.catalogue import EventType
-from services.models import Complaint, Event
+from services.models import AssignmentStatus, Complaint, ComplaintAgency, Event
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,16 @@ class VerificationRepository:
             select(Complaint.id).where(Complaint.tracking_id == tracking_id.upper())
         )
         return found is not None
+
+    async def returned_by(self, complaint_id: uuid.UUID) -> list[uuid.UUID]:
+        """The agencies that sent this complaint back as not theirs (bukan wewenang)."""
+        rows = await self.session.scalars(
+            select(ComplaintAgency.agency_id).where(
+                ComplaintAgency.complaint_id == complaint_id,
+                ComplaintAgency.status == AssignmentStatus.returned.value,
+            )
+        )
+        return list(rows)
 
     async def page(
         self, where: QueueFilter, *, after: tuple[datetime, uuid.UUID] | None, limit: int

@@ -228,7 +228,7 @@ class VerificationService:
             region_prefix=region_prefix,
             scope_region=await self._scope_region(principal),
             since=_day_start(since),
-            until=_day_start(until + timedelta(days=1)) if until else None,
+            until=_day_start(until + timedelta(days=1)) if until and until < date.max else None,
         )
         rows = await self.complaints.page(where, after=_decode(cursor), limit=limit + 1)
         page = rows[:limit]
@@ -320,11 +320,14 @@ class VerificationService:
             reason=body.reason or "diverifikasi",
             agencies=[],
         )
+        # Back from a return (bukan wewenang): not to an agency that already sent it back,
+        # unless the verifier names it.
         decision = await self.engine.decide(
             report_type=complaint.report_type,
             category_code=complaint.category_code,
             region_code=complaint.region_code,
             target_agency_id=target.id if target else complaint.target_agency_id,
+            exclude_agency_ids=[] if target else await self.complaints.returned_by(complaint.id),
         )
         await self.disposition(complaint, decision, principal)
         await self.session.flush()
@@ -446,9 +449,8 @@ def _data(complaint: Complaint, reason: str) -> dict[str, Any]:
 
 
 def _check(complaint: Complaint, target: Status) -> None:
-    if target not in {Status.verified, Status.archived, Status.duplicate} or (
-        complaint.status != Status.submitted
-    ):
+    """The queue acts on complaints awaiting verification only (409 otherwise)."""
+    if complaint.status != Status.submitted:
         raise IllegalTransition(Status(complaint.status), target)
 
 
@@ -480,6 +482,7 @@ def _decode(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         return None
     try:
         when, ident = key.split("|", 1)
-        return datetime.fromisoformat(when), uuid.UUID(ident)
+        moment = datetime.fromisoformat(when)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), uuid.UUID(ident)
     except ValueError as exc:
         raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc

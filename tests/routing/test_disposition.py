@@ -240,3 +240,13 @@ async def test_the_dry_run_refuses_an_unknown_category(runtime: Runtime) -> None
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/category"
+
+
+async def test_the_dry_run_refuses_an_unknown_region(runtime: Runtime) -> None:
+    async with dry_run(runtime, ADMIN) as client:
+        response = await client.post(
+            "/api/v1/routing/dry-run", json={"category": "infrastruktur", "region_code": "99.99"}
+        )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "/region_code"

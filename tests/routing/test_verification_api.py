@@ -16,7 +16,7 @@ from services.models import Complaint, ComplaintAgency, Event
 from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 from services.runtime import Runtime
 from tests.conftest import service_client
-from tests.factories import add_complaint, add_event, agency_id
+from tests.factories import add_complaint, add_event, agency_id, assign
 
 BASE = "/api/v1/verification/complaints"
 ADMIN = Principal(kind=PrincipalKind.user, role=Role.admin, subject="admin-1")
@@ -348,3 +348,16 @@ async def test_actions_on_a_complaint_past_verification_are_illegal(
         unknown = await c.post(f"{BASE}/ADN-00000000/verify", json={})
     assert answers == [409, 409, 409, 409]
     assert unknown.status_code == 404
+
+
+async def test_verifying_a_returned_complaint_skips_the_agency_that_sent_it_back(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    complaint = await queued(session, "category_policy")
+    await assign(session, complaint, "pemda-11.01.dinas-pupr", active=False, status="returned")
+
+    async with client(runtime, ADMIN) as c:
+        response = await c.post(f"{BASE}/{complaint.tracking_id}/verify", json={})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["agency"]["code"] == "pemda-11.01"
