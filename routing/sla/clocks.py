@@ -4,7 +4,8 @@ Never commits. The sweep (routing/sla/sweep.py) raises the deadline events.
 | event | clocks |
 |---|---|
 | submitted | start verification (the national admins', counted in WIB) |
-| verified, archived | stop verification |
+| verified | stop verification |
+| archived | stop every clock (archived and duplicate are final) |
 | held, info_requested | pause every running clock |
 | resumed | resume them: due and warning move by the working days the pause covered |
 | dispositioned | start first_response and completion per new handler agency, in its zone |
@@ -134,8 +135,10 @@ class ClockService:
         match event.type:
             case EventType.complaint_submitted:
                 await self.start_verification(complaint_id, at)
-            case EventType.complaint_verified | EventType.complaint_archived:
+            case EventType.complaint_verified:
                 await self.clocks.stop(complaint_id, at, [ClockKind.verification])
+            case EventType.complaint_archived:
+                await self.clocks.stop(complaint_id, at)  # archived (or duplicate) is the end
             case EventType.complaint_held | EventType.complaint_info_requested:
                 await self.pause(complaint_id, at)
             case EventType.complaint_resumed:
