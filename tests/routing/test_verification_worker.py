@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState
 
 from routing.disposition.repository import clear_caches
+from routing.service import RoutingService
 from routing.worker import route_event
 from services.events.envelope import EventEnvelope
 from services.models import Complaint, ComplaintAgency, Event
@@ -152,3 +154,26 @@ async def test_a_channel_verified_by_hand_goes_to_the_queue(
     assert from_regions.status == "submitted"
     assert (await timeline(session, from_regions))[-1].data["reasons"] == ["channel_policy"]
     assert from_app.status == "dispositioned"
+
+
+async def test_routing_a_batch_reads_nothing_per_complaint_once_the_caches_are_warm(
+    session: AsyncSession,
+) -> None:
+    complaints = [await add_complaint(session, region_code=f"11.01.0{i}") for i in range(1, 5)]
+    service = RoutingService(session)
+    await service.prefetch([c.id for c in complaints])
+    await service.on_submitted(complaints[0].id)  # fills the per-process caches
+    statements: list[str] = []
+
+    def count(state: ORMExecuteState) -> None:
+        statements.append(str(state.statement))
+
+    event.listen(session.sync_session, "do_orm_execute", count)
+    try:
+        for complaint in complaints[1:]:
+            await service.on_submitted(complaint.id)
+    finally:
+        event.remove(session.sync_session, "do_orm_execute", count)
+
+    assert statements == []
+    assert {c.status for c in complaints} == {"dispositioned"}
