@@ -123,6 +123,7 @@ OWNERS: dict[str, set[str]] = {
     "Category": {"services", "routing"},  # services: the seed; routing: admin edits
     "DispositionRule": {"routing"},
     "ComplaintClock": {"routing"},
+    "ComplaintFollowUp": {"routing"},
     "Event": {"services"},
     "ProcessedEvent": {"services"},
     "EventFailure": {"services"},

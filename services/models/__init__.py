@@ -11,7 +11,13 @@ from services.models.complaint import (
 from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
-from services.models.routing import ClockKind, ComplaintClock, DispositionRule, TargetLevel
+from services.models.routing import (
+    ClockKind,
+    ComplaintClock,
+    ComplaintFollowUp,
+    DispositionRule,
+    TargetLevel,
+)
 from services.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "Complaint",
     "ComplaintAgency",
     "ComplaintClock",
+    "ComplaintFollowUp",
     "DispositionRule",
     "Event",
     "EventFailure",

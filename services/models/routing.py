@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, TimestampMixin
@@ -75,3 +75,21 @@ class ComplaintClock(Base):
             postgresql_where=text("stopped_at IS NULL AND paused_at IS NULL"),
         ),
     )
+
+
+class ComplaintFollowUp(Base):
+    """A follow-up (tindak lanjut) an agency gave. The text is content: it is kept here for
+    every complaint, and travels in the `complaint.followed_up` event (and so in webhooks) only
+    when the complaint is not confidential."""
+
+    __tablename__ = "complaint_follow_ups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    text: Mapped[str] = mapped_column(Text)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    # The event that announced it on the timeline.
+    event_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
