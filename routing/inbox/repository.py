@@ -10,7 +10,14 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.models import Agency, Complaint, ComplaintAgency, ComplaintClock, Event
+from services.models import (
+    Agency,
+    Complaint,
+    ComplaintAgency,
+    ComplaintClock,
+    ComplaintFollowUp,
+    Event,
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,38 @@ class InboxRepository:
             select(Event).where(Event.complaint_id == complaint_id).order_by(Event.id)
         )
         return list(rows)
+
+    async def follow_ups(self, complaint_id: uuid.UUID) -> list[ComplaintFollowUp]:
+        rows = await self.session.scalars(
+            select(ComplaintFollowUp)
+            .where(ComplaintFollowUp.complaint_id == complaint_id)
+            .order_by(ComplaintFollowUp.created_at, ComplaintFollowUp.id)
+        )
+        return list(rows)
+
+    def add_follow_up(
+        self,
+        complaint: Complaint,
+        agency: Agency,
+        text: str,
+        *,
+        actor_role: str,
+        actor_id: str | None,
+        event_id: uuid.UUID,
+        now: datetime,
+    ) -> ComplaintFollowUp:
+        follow_up = ComplaintFollowUp(
+            id=uuid.uuid4(),
+            complaint_id=complaint.id,
+            agency_id=agency.id,
+            text=text,
+            actor_role=actor_role,
+            actor_id=actor_id,
+            event_id=event_id,
+            created_at=now,
+        )
+        self.session.add(follow_up)
+        return follow_up
 
     async def agency(self, agency_id: uuid.UUID) -> Agency | None:
         return await self.session.get(Agency, agency_id)

@@ -100,6 +100,16 @@ class InboxEntry(BaseModel):
     )
 
 
+class FollowUpOut(BaseModel):
+    """A follow-up (tindak lanjut) an agency gave."""
+
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    text: str = Field(examples=["Tim Dinas PUPR telah meninjau lokasi."])
+    actor_role: str = Field(examples=["liaison"])
+    created_at: datetime
+
+
 class InboxComplaint(InboxItem):
     """One complaint of the inbox, as the assigned agency may see it: the content even when
     confidential, the reporter's name unless anonymous, never the contact details."""
@@ -118,6 +128,9 @@ class InboxComplaint(InboxItem):
         description="Every active assignment of the complaint, whichever agency holds it"
     )
     timeline: list[InboxEntry]
+    follow_ups: list[FollowUpOut] = Field(
+        description="Every follow-up given, with its text (confidential complaints' too)"
+    )
     redacted: list[str] = Field(default_factory=list)
 
 

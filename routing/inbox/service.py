@@ -23,6 +23,7 @@ from routing.inbox.schemas import (
     ClockOut,
     DelegateIn,
     FollowUpIn,
+    FollowUpOut,
     HoldIn,
     InboxComplaint,
     InboxEntry,
@@ -251,6 +252,7 @@ class InboxService:
         mine = [a for a in active if self._covers(principal, a.agency_id)]
         clocks = await self.inbox.running_clocks([complaint.id])
         events = await self.inbox.timeline(complaint.id)
+        follow_ups = await self.inbox.follow_ups(complaint.id)
         item = self._item(principal, complaint, active, mine, clocks, now)
         has_reporter = any(
             (complaint.reporter_name, complaint.reporter_email, complaint.reporter_phone)
@@ -275,6 +277,16 @@ class InboxService:
             resume_on=complaint.resume_on,
             all_assignments=[assignment_out(a) for a in active],
             timeline=[entry_out(e) for e in events],
+            follow_ups=[
+                FollowUpOut(
+                    id=f.id,
+                    agency_id=f.agency_id,
+                    text=f.text,
+                    actor_role=f.actor_role,
+                    created_at=f.created_at,
+                )
+                for f in follow_ups
+            ],
         ).model_dump(mode="json")
         audience = audience_for(principal, self._facts(complaint, active))
         return redact(
@@ -321,8 +333,9 @@ class InboxService:
     async def follow_up(
         self, principal: Principal, tracking_id: str, body: FollowUpIn
     ) -> dict[str, Any]:
-        """→ responded; the caller's assignment responded. The text is content: it rides in the
-        event (and so in webhooks) only when the complaint is not confidential."""
+        """→ responded; the caller's assignment responded. The text is content: it is kept in
+        complaint_follow_ups, and rides in the event (and so in webhooks) only when the
+        complaint is not confidential."""
         complaint = await self._visible(principal, tracking_id)
         mine = self._mine(principal, complaint)
         event = transition(
@@ -335,11 +348,20 @@ class InboxService:
             agencies=_refs(complaint.assignments),
         )
         mine.status = AssignmentStatus.responded.value
-        details: dict[str, Any] = {"agency": _agency_ref(mine.agency)}
-        details["text"] = (
-            body.text if shows_content(WEBHOOK_AUDIENCE, complaint.confidential) else None
+        follow_up = self.inbox.add_follow_up(
+            complaint,
+            mine.agency,
+            body.text,
+            actor_role=principal.role.value,
+            actor_id=principal.subject,
+            event_id=event.id,
+            now=_now(),
         )
-        event.data = event.data | details
+        event.data = event.data | {
+            "agency": _agency_ref(mine.agency),
+            "follow_up_id": str(follow_up.id),
+            "text": body.text if shows_content(WEBHOOK_AUDIENCE, complaint.confidential) else None,
+        }
         return await self._detail(principal, complaint)
 
     async def resolve(

@@ -234,12 +234,20 @@ async def test_accept_follow_up_and_resolve_move_the_complaint_and_the_assignmen
     ]
     assert timeline[1]["details"]["text"] == "Lubang telah ditambal oleh tim lapangan."
     assert timeline[2]["reason"] == "Selesai dikerjakan"
-    # A confidential complaint's follow-up is recorded, its text kept out of the event.
+    assert [f["text"] for f in resolved.json()["follow_ups"]] == [
+        "Lubang telah ditambal oleh tim lapangan."
+    ]
+    # A confidential complaint's follow-up is kept for the agency (and later the reporter),
+    # its text out of the event that webhooks carry.
     assert secret.status_code == 200
+    (kept,) = secret.json()["follow_ups"]
+    assert kept["text"] == "Isi rahasia yang tidak boleh ke webhook."
+    assert kept["actor_role"] == "liaison"
     (event,) = [
         e for e in await events_of(session, confidential) if e.type == "complaint.followed_up"
     ]
     assert event.data["text"] is None
+    assert event.data["follow_up_id"] == kept["id"]
     assert "rahasia" not in str(event.data)
 
 
