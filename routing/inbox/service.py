@@ -73,6 +73,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _touch(complaint: Complaint, now: datetime | None = None) -> None:
+    """Write the complaint row (and so check its version) for an action that changes only its
+    assignments: two concurrent actions on one complaint cannot both succeed (the second 409)."""
+    complaint.updated_at = now or _now()
+
+
 def _refs(assignments: Sequence[ComplaintAgency]) -> list[AgencyRef]:
     return [AgencyRef(a.agency.id, a.agency.code, a.agency.name) for a in assignments if a.active]
 
@@ -308,6 +314,7 @@ class InboxService:
         agencies = _refs(complaint.assignments)
         details = {"agency": _agency_ref(mine.agency)}
         if complaint.status == Status.in_progress:
+            _touch(complaint)
             record_complaint_event(
                 self.session,
                 complaint,
@@ -446,6 +453,7 @@ class InboxService:
         if any(a.active and a.agency_id == office.id for a in complaint.assignments):
             raise ProblemError("conflict", f"{office.code} already has this complaint")
         now = _now()
+        _touch(complaint, now)
         mine.status = AssignmentStatus.delegated.value
         self.inbox.add_assignment(complaint, office, source_id=mine.id, now=now)
         record_complaint_event(
