@@ -139,12 +139,23 @@ class ActionBase(BaseModel):
 
 
 class AcceptIn(ActionBase):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Diterima, segera ditinjau"}]}
+    )
+
     reason: str | None = Field(
         default=None, min_length=3, max_length=1000, examples=["Diterima, segera ditinjau"]
     )
 
 
 class FollowUpIn(ActionBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"text": "Tim Dinas PUPR telah meninjau lokasi; penambalan pekan depan."}]
+        },
+    )
+
     text: str = Field(
         min_length=10,
         max_length=4000,
@@ -154,6 +165,11 @@ class FollowUpIn(ActionBase):
 
 
 class ResolveIn(ActionBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Jalan telah ditambal pada 2 Desember"}]},
+    )
+
     reason: str = Field(
         min_length=3,
         max_length=1000,
@@ -163,6 +179,18 @@ class ResolveIn(ActionBase):
 
 
 class ReturnIn(ActionBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "Ruas jalan provinsi: kewenangan Pemerintah Provinsi Aceh",
+                    "agency_id": "d8322320-8b0c-5d1e-8742-a3450efdcf60",
+                }
+            ]
+        },
+    )
+
     reason: str = Field(
         min_length=3,
         max_length=1000,
@@ -178,6 +206,18 @@ class ReturnIn(ActionBase):
 
 
 class DelegateIn(ActionBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "office_id": "8b6a3a52-7c0f-5a43-9d3b-3c1f1f1e0a11",
+                    "reason": "Ditangani Dinas PUPR",
+                }
+            ]
+        },
+    )
+
     office_id: uuid.UUID = Field(
         description="One of your agency's offices",
         examples=["8b6a3a52-7c0f-5a43-9d3b-3c1f1f1e0a11"],
@@ -188,6 +228,15 @@ class DelegateIn(ActionBase):
 
 
 class HoldIn(ActionBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"reason": "Menunggu anggaran perubahan disahkan", "resume_on": "2027-01-15"}
+            ]
+        },
+    )
+
     reason: str = Field(
         min_length=3, max_length=1000, examples=["Menunggu anggaran perubahan disahkan"]
     )
@@ -197,6 +246,10 @@ class HoldIn(ActionBase):
 
 
 class ResumeIn(ActionBase):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Anggaran telah disahkan"}]}
+    )
+
     reason: str | None = Field(
         default=None, min_length=3, max_length=1000, examples=["Anggaran telah disahkan"]
     )
