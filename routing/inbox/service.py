@@ -519,8 +519,12 @@ class InboxService:
         others = [a for a in complaint.assignments if a.active and a.role == AssignmentRole.handler]
         chosen: Candidate | None = None
         if target is None and not others:
-            # The next candidate of the rules, skipping every agency that returned it.
+            # The next candidate of the rules, skipping every agency that returned it and,
+            # when staff return it, their agency and its offices (not theirs means none of
+            # theirs).
             refused = {a.agency_id for a in complaint.assignments if a.status == "returned"}
+            if principal.role is not Role.admin:
+                refused |= set(principal.agency_ids)
             try:
                 decision = await DispositionEngine(self.session).choose(
                     complaint, exclude_agency_ids=refused

@@ -366,7 +366,9 @@ async def test_return_without_an_agency_goes_back_to_the_delegator_or_to_verific
     body = onwards.json()
     assert body["status"] == "dispositioned" and body["returns_count"] == 2
     (now_at,) = body["agencies"]
+    # Not the government's, and none of its offices either.
     assert now_at["agency_id"] not in {str(regency), str(office.id)}
+    assert not now_at["agency_code"].startswith("pemda-11.01")
     events = await events_of(session, delegated)
     assert [e.type for e in events[-2:]] == ["complaint.returned", "complaint.dispositioned"]
     candidate = events[-1].data["next_candidate"]
