@@ -473,8 +473,8 @@ class InboxService:
         counted. If other agencies still handle it, only the event is recorded (and the named
         agency joins them; an office's return gives it back to the coordinator that delegated
         it). Else the complaint is returned and goes on: to the named agency, else to the next
-        candidate of the disposition rules (skipping every agency that returned it), else back
-        to the verification queue."""
+        candidate of the disposition rules (skipping every agency that returned it and the
+        caller's offices), else back to the verification queue."""
         complaint = await self._visible(principal, tracking_id)
         check_transition(complaint.status, Status.returned)
         mine = self._mine(principal, complaint)
