@@ -1,10 +1,11 @@
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from routing.api import router
 from routing.directory.api import agencies_router as directory_agencies_router
 from routing.directory.api import router as directory_router
 from routing.disposition.api import router as dry_run_router
 from routing.inbox.api import router as inbox_router
+from routing.sla.follow import clocks_follow_requests
 from routing.verification.api import router as verification_router
 from services.app import create_service_app
 from services.events.ops_api import router as ops_router
@@ -12,15 +13,18 @@ from services.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    # The routes that record complaint events move the SLA clocks in the same transaction.
+    acting = APIRouter(dependencies=[Depends(clocks_follow_requests)])
+    acting.include_router(verification_router)
+    acting.include_router(inbox_router)
     return create_service_app(
         "routing",
         [
             router,
             directory_agencies_router,
             directory_router,
-            verification_router,
+            acting,
             dry_run_router,
-            inbox_router,
             ops_router,
         ],
         description="Verification, disposition and the agency directory of Aduan; failed events "

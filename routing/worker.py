@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.service import RoutingService
 from routing.sla.clocks import ClockService
+from routing.sla.follow import follow_clocks
 from routing.sla.sweep import sweep
 from services.clock import read_offset
 from services.events.catalogue import Consumer, EventType
@@ -19,9 +20,11 @@ log = get_logger(__name__)
 
 
 async def route_event(session: AsyncSession, event: EventEnvelope, runtime: Runtime) -> None:
+    # What routing records while handling it moves the clocks before the batch commits.
+    follow_clocks(session, runtime.settings, runtime.redis)
     if event.type == EventType.complaint_submitted and event.complaint_id is not None:
         await RoutingService(session, runtime.settings).on_submitted(event.complaint_id)
-    # The SLA clocks follow every event routing hears, after its other handling.
+    # The clocks follow the event itself (recorded by another service), after its handling.
     offset = await read_offset(runtime.settings, runtime.redis)
     await ClockService(session, runtime.settings, offset).on_event(event)
 

@@ -11,7 +11,16 @@ from services.logging import get_logger
 
 log = get_logger(__name__)
 AFTER_COMMIT = "aduan.after_commit"
+BEFORE_COMMIT = "aduan.before_commit"
 AfterCommit = Callable[[], Awaitable[object]]
+BeforeCommit = Callable[[], Awaitable[object]]
+
+
+def before_commit(session: AsyncSession, key: str, callback: BeforeCommit) -> None:
+    """Run `callback` inside the transaction, just before the unit of work commits (once per
+    `key`, however often it is registered): for work that must follow what the whole
+    transaction did, such as routing's clocks following the events it recorded."""
+    session.info.setdefault(BEFORE_COMMIT, {}).setdefault(key, callback)
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
@@ -30,11 +39,15 @@ async def unit_of_work(
     async with sessionmaker() as session:
         try:
             yield session
+            hooks: dict[str, BeforeCommit] = session.info.pop(BEFORE_COMMIT, {})
+            for hook in hooks.values():
+                await hook()
             await session.commit()
         except BaseException:
             await session.rollback()
             take_pending(session)
             session.info.pop(AFTER_COMMIT, None)
+            session.info.pop(BEFORE_COMMIT, None)
             raise
         events = take_pending(session)
         callbacks: list[AfterCommit] = session.info.pop(AFTER_COMMIT, [])

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.sla.clocks import AGENCY_CLOCKS, arm, next_reminder_at, schedule
+from routing.sla.follow import follow_clocks
 from routing.sla.repository import (
     AgencyNode,
     AssignmentRepository,
@@ -252,6 +253,7 @@ async def sweep(runtime: Runtime) -> int:
     for _ in range(MAX_BATCHES_PER_RUN):
         now = datetime.now(UTC) + offset
         async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
+            follow_clocks(session, settings, runtime.redis)  # a closed reply window stops all
             taken = await SweepService(session, settings, now).run_batch()
         handled += taken
         if taken < settings.sla_sweep_batch:

@@ -32,9 +32,10 @@ class Consumer(enum.StrEnum):
     notifications = "notifications"
 
 
-# Routing keeps the clocks: it hears whatever starts, pauses or stops one (it runs the sweep that
-# raises the deadline events itself, so those go to notifications only). Notifications hears
-# everything (webhook subscribers choose their own types).
+# Routing keeps the clocks. The events routing records itself (verification, the inbox, the
+# sweep) move them inside the same transaction (routing/sla/follow.py); through the queue it
+# hears only what other services record that it must act on. Notifications hears everything
+# (webhook subscribers choose their own types).
 CLOCK_EVENTS = frozenset(
     {
         EventType.complaint_submitted,
@@ -52,10 +53,11 @@ CLOCK_EVENTS = frozenset(
         EventType.complaint_escalated,
     }
 )
+ROUTING_INPUTS = frozenset({EventType.complaint_submitted})  # recorded by intake
 CONSUMERS: dict[EventType, tuple[Consumer, ...]] = {
     event_type: (
         (Consumer.routing, Consumer.notifications)
-        if event_type in CLOCK_EVENTS
+        if event_type in ROUTING_INPUTS
         else (Consumer.notifications,)
     )
     for event_type in EventType

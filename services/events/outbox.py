@@ -62,6 +62,11 @@ def record_event(
     return event
 
 
+def pending_events(session: AsyncSession) -> list[Event]:
+    """The events recorded in this session so far (left in place for the publisher)."""
+    return list(session.info.get(PENDING_KEY, []))
+
+
 def take_pending(session: AsyncSession) -> list[Event]:
     pending: list[Event] = session.info.pop(PENDING_KEY, [])
     return pending

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.worker import prefetch_complaints, route_event
+from services.events.catalogue import Consumer, consumers_of
 from services.events.envelope import EventEnvelope
-from services.models import Complaint, ComplaintAgency, Event
+from services.models import Complaint, ComplaintAgency, ComplaintClock, Event
 from services.runtime import Runtime
 from services.worker import event_task
 from tests.factories import add_complaint, add_event, agency_id
@@ -134,3 +135,28 @@ async def test_a_batch_of_submitted_complaints_is_routed_in_one_job(
         "pemprov-34.dinas-pupr",
         "pemda-32.73.dinas-pupr",
     ]
+
+
+async def test_the_clocks_follow_routings_own_events_in_the_same_job(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    # Routing records verified and dispositioned itself: the job that did so also stops the
+    # verification clock and starts the office's clocks, with no second trip through the queue.
+    tracking_id, submitted = await file_complaint(runtime)
+
+    await handle_event({"runtime": runtime}, submitted.model_dump(mode="json"))
+
+    stored = await complaint(session, tracking_id)
+    clocks = (
+        await session.scalars(
+            select(ComplaintClock).where(ComplaintClock.complaint_id == stored.id)
+        )
+    ).all()
+    running = {(c.kind, c.agency_id) for c in clocks if c.stopped_at is None}
+    office = await agency_id(session, "pemda-11.01.dinas-pupr")
+    assert running == {("first_response", office), ("completion", office)}
+    # Verified in the same job, it never waited for a person: no verification clock runs.
+    assert not [c for c in clocks if c.kind == "verification" and c.stopped_at is None]
+    # ... and routing is not sent its own events again.
+    assert consumers_of("complaint.dispositioned") == (Consumer.notifications,)
+    assert consumers_of("complaint.verified") == (Consumer.notifications,)
