@@ -156,6 +156,36 @@ class ClockService:
             case _:
                 pass  # accepted, escalated and the sweep's own events change no clock
 
+    async def stop_verification(self, complaint_ids: list[uuid.UUID], at: datetime) -> None:
+        if complaint_ids:
+            await self.clocks.stop_verification(complaint_ids, at)
+
+    async def start_first_agency_clocks(self, event: EventEnvelope) -> None:
+        """`start_agency_clocks` for a first disposition, from the event's own data (report
+        type, category, the agencies it names): no clock of an agency can be running yet."""
+        if event.complaint_id is None:
+            return
+        at = event.occurred_at + self.offset
+        report_type, category = event.data["report_type"], event.data["category"]
+        override = await self.complaints.completion_override(category)
+        for agency in event.data["agencies"]:
+            agency_id = uuid.UUID(agency["id"])
+            timezone = await self.clocks.agency_timezone(agency_id)
+            if timezone is None:
+                continue
+            for kind in AGENCY_CLOCKS:
+                self.clocks.add(
+                    new_clock(
+                        event.complaint_id,
+                        kind,
+                        agency_id=agency_id,
+                        timezone=timezone,
+                        working_days=working_days_of(kind, report_type, category, override),
+                        start=at,
+                        settings=self.settings,
+                    )
+                )
+
     async def start_verification(self, complaint_id: uuid.UUID, at: datetime) -> None:
         complaint = await self.complaints.bare(complaint_id)
         # Verified in the same job (the automatic path): no clock to run.

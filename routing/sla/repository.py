@@ -28,6 +28,8 @@ class AgencyNode:
 # The directory changes rarely; a minute of staleness is fine for deadlines and escalation.
 _AGENCIES: Memo[uuid.UUID, AgencyNode] = Memo(ttl_seconds=60)
 _COMPLETION_DAYS: Memo[str, tuple[int | None]] = Memo(ttl_seconds=60)
+# An agency's time zone follows its province: it does not change under a running process.
+_TIMEZONES: Memo[uuid.UUID, str] = Memo(ttl_seconds=600)
 
 
 class ClockRepository:
@@ -64,6 +66,28 @@ class ClockRepository:
         if kinds is not None:
             statement = statement.where(ComplaintClock.kind.in_([k.value for k in kinds]))
         await self.session.execute(statement)
+
+    async def stop_verification(self, complaint_ids: Sequence[uuid.UUID], at: datetime) -> None:
+        """Stop the verification clocks of many complaints, in one statement."""
+        await self.session.execute(
+            update(ComplaintClock)
+            .where(
+                ComplaintClock.complaint_id.in_(complaint_ids),
+                ComplaintClock.kind == ClockKind.verification.value,
+                ComplaintClock.stopped_at.is_(None),
+            )
+            .values(stopped_at=at, next_check_at=None)
+            .execution_options(synchronize_session="fetch")
+        )
+
+    async def agency_timezone(self, agency_id: uuid.UUID) -> str | None:
+        return await _TIMEZONES.get(agency_id, lambda: self._agency_timezone(agency_id))
+
+    async def _agency_timezone(self, agency_id: uuid.UUID) -> str | None:
+        found: str | None = await self.session.scalar(
+            select(Agency.timezone).where(Agency.id == agency_id)
+        )
+        return found
 
     async def due(self, now: datetime, limit: int) -> list[ComplaintClock]:
         """Running, unpaused clocks whose next check has come, through the partial index
