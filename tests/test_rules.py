@@ -36,6 +36,7 @@ COMMIT_EDGES = {
     "services/events/reconciler.py",  # one short transaction per batch
     "services/cli.py",  # `aduan seed`
     "notifications/dispatcher.py",  # claim and record around each HTTP attempt (leases)
+    "gateway/accounts/uow.py",  # the gateway's request and command edge (no outbox)
 }
 
 

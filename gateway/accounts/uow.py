@@ -24,9 +24,9 @@ async def transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]
         try:
             yield session
         except RefusalAfterWrite:
-            await session.commit()  # rule-ok: the gateway's edge keeps a refusal's writes
+            await session.commit()  # a refusal after a write keeps the write (family revocation)
             raise
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()  # rule-ok: the gateway's request and command edge
+        await session.commit()

@@ -2,8 +2,6 @@
 province, then the ministry — each by the routing worker's sweep, each with an event on the
 timeline and a webhook. Real processes; the platform's clock is moved forward (time travel)."""
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +11,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from standardwebhooks import Webhook
 
 from services.clock import set_offset
@@ -22,67 +20,48 @@ from services.models.complaint import Complaint
 from services.models.routing import ComplaintClock
 from services.settings import Settings
 from tests.conftest import complaint_payload
-from tests.e2e.platform import Platform, isolated_settings
+from tests.e2e.platform import Platform
+from tests.e2e.timetravel import (
+    clock_control,
+    database,
+    eventually,
+    time_travel_platform,
+    time_travel_settings,
+)
 from tests.factories import add_api_key
 from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.e2e
-DEADLINE_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
 def settings(settings: Settings, servers: tuple[str, str]) -> Iterator[Settings]:
-    # A database of its own: travelling forward must not sweep the other tests' complaints.
-    with isolated_settings(settings, servers[0], "escalation") as own:
-        yield own.model_copy(update={"time_travel_enabled": True})
+    # A database of its own: moving the clock forward must not sweep other tests' complaints.
+    with time_travel_settings(settings, servers[0], "escalation") as own:
+        yield own
 
 
 @pytest.fixture(scope="module")
 def platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(
-        settings,
-        tmp_path_factory.mktemp("escalation-logs"),
-        extra_env={
-            "ADUAN_TIME_TRAVEL_ENABLED": "true",
-            "ADUAN_SLA_SWEEP_INTERVAL_SECONDS": "1",
-        },
-    )
-    try:
-        running.start()
+    with time_travel_platform(settings, tmp_path_factory.mktemp("escalation-logs")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.require_database_url())
-    yield engine
-    await engine.dispose()
+    async with database(settings) as engine:
+        yield engine
 
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.require_redis_url())
-    yield client
-    await set_offset(settings, client, timedelta(0))
-    await client.aclose()
+    async with clock_control(settings) as client:
+        yield client
 
 
 def admin(settings: Settings) -> dict[str, str]:
     assert settings.admin_api_key is not None
     return {"Authorization": f"Bearer {settings.admin_api_key.get_secret_value()}"}
-
-
-async def eventually(probe: Any, what: str) -> Any:
-    """Polls `probe()` until it returns something truthy, for at most DEADLINE_SECONDS."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        found = await probe()
-        if found:
-            return found
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not within {DEADLINE_SECONDS} s: {what}")
 
 
 async def agency_key(engine: AsyncEngine, code: str) -> dict[str, str]:

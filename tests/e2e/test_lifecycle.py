@@ -6,8 +6,6 @@ reply window elapses (the platform's clock is moved forward) → resolved by the
 is on the public timeline, with who acted, and reaches a webhook receiver.
 """
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +15,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from standardwebhooks import Webhook
 
 from services.clock import set_offset
@@ -26,63 +24,45 @@ from services.models.routing import ComplaintClock
 from services.settings import Settings
 from tests.conftest import complaint_payload
 from tests.e2e.credentials import sign_in
-from tests.e2e.platform import Platform, isolated_settings
+from tests.e2e.platform import Platform
+from tests.e2e.timetravel import (
+    clock_control,
+    database,
+    eventually,
+    time_travel_platform,
+    time_travel_settings,
+)
 from tests.factories import add_account
 from tests.receiver import running_receiver
 
 pytestmark = pytest.mark.e2e
-DEADLINE_SECONDS = 30
 REGENCY = "pemda-11.01"  # Pemerintah Kabupaten Aceh Selatan
 OFFICE = "pemda-11.01.inspektorat"
 
 
 @pytest.fixture(scope="module")
 def settings(settings: Settings, servers: tuple[str, str]) -> Iterator[Settings]:
-    # Its own database: moving the clock forward must not sweep other tests' complaints.
-    with isolated_settings(settings, servers[0], "lifecycle") as own:
-        yield own.model_copy(update={"time_travel_enabled": True})
+    # A database of its own: moving the clock forward must not sweep other tests' complaints.
+    with time_travel_settings(settings, servers[0], "lifecycle") as own:
+        yield own
 
 
 @pytest.fixture(scope="module")
 def platform(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(
-        settings,
-        tmp_path_factory.mktemp("lifecycle-logs"),
-        extra_env={
-            "ADUAN_TIME_TRAVEL_ENABLED": "true",
-            "ADUAN_SLA_SWEEP_INTERVAL_SECONDS": "1",
-        },
-    )
-    try:
-        running.start()
+    with time_travel_platform(settings, tmp_path_factory.mktemp("lifecycle-logs")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.require_database_url())
-    yield engine
-    await engine.dispose()
+    async with database(settings) as engine:
+        yield engine
 
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.require_redis_url())
-    yield client
-    await set_offset(settings, client, timedelta(0))
-    await client.aclose()
-
-
-async def eventually(probe: Any, what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        found = await probe()
-        if found:
-            return found
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not within {DEADLINE_SECONDS} s: {what}")
+    async with clock_control(settings) as client:
+        yield client
 
 
 async def staff(
