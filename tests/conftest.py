@@ -99,7 +99,8 @@ async def runtime(
         update={"queue_prefix": f"{settings.queue_prefix}u{secrets.token_hex(3)}"}
     )
     redis = create_arq_redis(settings)
-    publisher = Publisher(settings, redis, sessionmaker)
+    # The test's sessions share one connection: published marks wait for close().
+    publisher = Publisher(settings, redis, sessionmaker, mark_in_background=False)
     yield Runtime(settings, engine, sessionmaker, redis, publisher)
     await publisher.close()  # its batched published marks, while the test's connection is open
     await redis.aclose()

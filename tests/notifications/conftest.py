@@ -87,9 +87,8 @@ def runtime(
     """The runtime of a service or worker, on the rolled-back test transaction: the code's
     commits become savepoints."""
     maker = savepoint_sessionmaker(db)
-    return Runtime(
-        notif_settings, notif_engine, maker, redis, Publisher(notif_settings, redis, maker)
-    )
+    publisher = Publisher(notif_settings, redis, maker, mark_in_background=False)
+    return Runtime(notif_settings, notif_engine, maker, redis, publisher)
 
 
 @pytest.fixture
