@@ -35,6 +35,10 @@ class Permission(enum.StrEnum):
     disposition_preview = "disposition:preview"  # the routing dry-run
     agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
     directory_manage = "directory:manage"  # agencies, categories' policy, disposition rules
+    # convo: the reporter's own actions (the service checks the caller is the reporter) and
+    # following a complaint
+    complaint_reporter_act = "complaint:reporter_act"
+    complaint_follow = "complaint:follow"
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -60,6 +64,10 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # national admins on every agency's.
     Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),
     Permission.directory_manage: frozenset({R.admin}),
+    # convo: a reporter acts with their account or the complaint's reporter token (a regional
+    # system forwards its citizen's answers with the token it got); following needs an account.
+    Permission.complaint_reporter_act: frozenset({R.anonymous, R.citizen, R.regional_system}),
+    Permission.complaint_follow: frozenset({R.citizen}),
 }
 
 

@@ -41,6 +41,12 @@ class ProblemCode(enum.StrEnum):
     bad_gateway = "bad_gateway"
     gateway_timeout = "gateway_timeout"
     internal_error = "internal_error"
+    # convo: the reporter's actions and the conversation
+    not_reporter = "not_reporter"
+    wrong_status = "wrong_status"
+    reply_window_closed = "reply_window_closed"
+    reopen_window_closed = "reopen_window_closed"
+    already_rated = "already_rated"
 
 
 # The same codes as string literals, so `ProblemError("not_found")` type-checks and a typo
@@ -63,6 +69,12 @@ ProblemCodeName = Literal[
     "bad_gateway",
     "gateway_timeout",
     "internal_error",
+    # convo
+    "not_reporter",
+    "wrong_status",
+    "reply_window_closed",
+    "reopen_window_closed",
+    "already_rated",
 ]
 AnyProblemCode = ProblemCode | ProblemCodeName
 
@@ -109,6 +121,28 @@ CATALOGUE: dict[ProblemCode, tuple[int, str, str]] = {
         "Layanan hulu tidak merespons tepat waktu",
     ),
     ProblemCode.internal_error: (500, "Internal error", "Kesalahan internal"),
+    # convo
+    ProblemCode.not_reporter: (
+        403,
+        "Only the complaint's reporter may do this",
+        "Hanya pelapor pengaduan ini yang dapat melakukannya",
+    ),
+    ProblemCode.wrong_status: (
+        409,
+        "Not possible in the complaint's status",
+        "Tidak dapat dilakukan pada status pengaduan ini",
+    ),
+    ProblemCode.reply_window_closed: (
+        409,
+        "The reply window is closed",
+        "Batas waktu tanggapan telah berakhir",
+    ),
+    ProblemCode.reopen_window_closed: (
+        409,
+        "Too late to reopen the complaint",
+        "Batas waktu membuka kembali pengaduan telah berakhir",
+    ),
+    ProblemCode.already_rated: (409, "Already rated", "Sudah diberi penilaian"),
 }
 
 # Field-level messages we raise ourselves, by code.
@@ -134,6 +168,16 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "agency_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "regions_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "invalid_otp": ("The code is not valid", "Kode tidak valid"),
+    # convo: marking duplicates
+    "unknown_complaint": ("Unknown tracking id", "Nomor pelacakan tidak dikenal"),
+    "duplicate_of_itself": (
+        "A complaint cannot duplicate itself",
+        "Pengaduan tidak dapat menjadi duplikat dirinya sendiri",
+    ),
+    "target_is_duplicate": (
+        "That complaint is itself a duplicate: name the one it duplicates",
+        "Pengaduan itu sendiri duplikat: sebutkan pengaduan aslinya",
+    ),
 }
 
 

@@ -133,6 +133,8 @@ OWNERS: dict[str, set[str]] = {
     "Account": {"gateway"},
     "RefreshToken": {"gateway"},
     "ApiKey": {"gateway"},
+    # convo: followers of a complaint (comments, replies and ratings are events)
+    "ComplaintFollower": {"intake"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

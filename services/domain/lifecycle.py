@@ -33,21 +33,40 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.submitted: frozenset(
         {Status.verified, Status.archived, Status.duplicate, Status.on_hold}
     ),
-    Status.verified: frozenset({Status.dispositioned, Status.archived, Status.on_hold}),
+    # A verifier may find a duplicate at any point before the complaint is done (automatic
+    # verification dispositions most complaints before a person sees them).
+    Status.verified: frozenset(
+        {Status.dispositioned, Status.archived, Status.on_hold, Status.duplicate}
+    ),
     Status.dispositioned: frozenset(
-        {Status.in_progress, Status.responded, Status.on_hold, Status.returned, Status.resolved}
+        {
+            Status.in_progress,
+            Status.responded,
+            Status.on_hold,
+            Status.returned,
+            Status.resolved,
+            Status.duplicate,
+        }
     ),
     Status.in_progress: frozenset(
-        {Status.responded, Status.on_hold, Status.returned, Status.resolved}
+        {Status.responded, Status.on_hold, Status.returned, Status.resolved, Status.duplicate}
     ),
     # Tunda ends where it began (complaints.held_from_status).
     Status.on_hold: frozenset(
-        {Status.submitted, Status.verified, Status.dispositioned, Status.in_progress}
+        {
+            Status.submitted,
+            Status.verified,
+            Status.dispositioned,
+            Status.in_progress,
+            Status.duplicate,
+        }
     ),
     # The reporter answers a follow-up (back to work), accepts, or the reply window closes it.
-    Status.responded: frozenset({Status.resolved, Status.in_progress}),
+    Status.responded: frozenset({Status.resolved, Status.in_progress, Status.duplicate}),
     # Bukan wewenang: re-routed to another agency, back to the verification queue, or archived.
-    Status.returned: frozenset({Status.dispositioned, Status.submitted, Status.archived}),
+    Status.returned: frozenset(
+        {Status.dispositioned, Status.submitted, Status.archived, Status.duplicate}
+    ),
     # Reopening a resolved complaint puts it back to work.
     Status.resolved: frozenset({Status.in_progress}),
     Status.archived: frozenset(),

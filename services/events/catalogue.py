@@ -25,6 +25,15 @@ class EventType(enum.StrEnum):
     complaint_sla_breached = "complaint.sla_breached"
     complaint_reminder = "complaint.reminder"  # to the agency, after a breach
     complaint_escalated = "complaint.escalated"  # one level up the hierarchy
+    # The conversation (convo): comments, the reporter's answers, following, duplicates
+    complaint_commented = "complaint.commented"  # {author: reporter|agency, body}
+    complaint_reporter_replied = "complaint.reporter_replied"  # responded → in_progress
+    complaint_resolution_accepted = "complaint.resolution_accepted"  # responded → resolved
+    complaint_rated = "complaint.rated"  # {rating: 1..5, comment}
+    complaint_reopened = "complaint.reopened"  # resolved → in_progress
+    complaint_followed = "complaint.followed"  # {account_id}: a citizen follows it
+    complaint_unfollowed = "complaint.unfollowed"  # {account_id}: stops following
+    complaint_marked_duplicate = "complaint.marked_duplicate"  # {duplicate_of} → duplicate
 
 
 class Consumer(enum.StrEnum):
@@ -51,9 +60,22 @@ CLOCK_EVENTS = frozenset(
         EventType.complaint_returned,
         EventType.complaint_delegated,
         EventType.complaint_escalated,
+        # convo: the reporter's answers (recorded by intake) and a verifier's duplicate mark
+        EventType.complaint_reporter_replied,
+        EventType.complaint_resolution_accepted,
+        EventType.complaint_reopened,
+        EventType.complaint_marked_duplicate,
     }
 )
-ROUTING_INPUTS = frozenset({EventType.complaint_submitted})  # recorded by intake
+ROUTING_INPUTS = frozenset(
+    {
+        EventType.complaint_submitted,  # recorded by intake
+        # convo: the reporter's answers, recorded by intake, move routing's clocks
+        EventType.complaint_reporter_replied,
+        EventType.complaint_resolution_accepted,
+        EventType.complaint_reopened,
+    }
+)
 CONSUMERS: dict[EventType, tuple[Consumer, ...]] = {
     event_type: (
         (Consumer.routing, Consumer.notifications)

@@ -44,8 +44,10 @@ def record_event(
     actor: Principal,
     complaint_id: uuid.UUID | None = None,
     data: dict[str, Any] | None = None,
+    private: dict[str, Any] | None = None,
 ) -> Event:
-    """Add an event to the session; it commits (or not) with the change it describes."""
+    """Add an event to the session; it commits (or not) with the change it describes.
+    `private`: content kept on the row for entitled readers only, never published."""
     event = Event(
         id=uuid.UUID(str(uuid7())),
         type=type_.value,
@@ -55,6 +57,7 @@ def record_event(
         actor_role=actor.role.value,
         actor_id=actor.subject,
         data=data or {},
+        private_data=private or None,
         trace_id=current_trace_id(),
     )
     session.add(event)

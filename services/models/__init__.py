@@ -8,6 +8,7 @@ from services.models.complaint import (
     Complaint,
     ComplaintAgency,
 )
+from services.models.conversation import ComplaintFollower  # convo
 from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
@@ -34,6 +35,7 @@ __all__ = [
     "ComplaintAgency",
     "ComplaintClock",
     "ComplaintFollowUp",
+    "ComplaintFollower",  # convo
     "DispositionRule",
     "Event",
     "EventFailure",

@@ -23,6 +23,10 @@ class Event(Base):
     actor_id: Mapped[str | None] = mapped_column(String(128), default=None)
     actor_role: Mapped[str | None] = mapped_column(String(32), default=None)
     data: Mapped[dict[str, Any]]
+    # Content that only the complaint's entitled readers may see (the reporter, its assigned
+    # agencies, admins; services/privacy.py): a confidential complaint's comment or follow-up
+    # text. Never published (not in the envelope), so never in a webhook.
+    private_data: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     trace_id: Mapped[str | None] = mapped_column(String(64), default=None)
     published_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set by the reconciler once every consumer has the event in its inbox (or gave up on it).
