@@ -5,8 +5,10 @@ from routing.directory.api import agencies_router as directory_agencies_router
 from routing.directory.api import router as directory_router
 from routing.disposition.api import router as dry_run_router
 from routing.inbox.api import router as inbox_router
+from routing.inbox.conversation_api import router as inbox_conversation_router
 from routing.sla.follow import clocks_follow_requests
 from routing.verification.api import router as verification_router
+from routing.verification.duplicate_api import router as duplicate_router
 from services.app import create_service_app
 from services.events.ops_api import router as ops_router
 from services.settings import Settings
@@ -16,7 +18,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The routes that record complaint events move the SLA clocks in the same transaction.
     acting = APIRouter(dependencies=[Depends(clocks_follow_requests)])
     acting.include_router(verification_router)
+    acting.include_router(duplicate_router)  # convo
     acting.include_router(inbox_router)
+    acting.include_router(inbox_conversation_router)  # convo
     return create_service_app(
         "routing",
         [

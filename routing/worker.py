@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing.inbox.reporter import on_reporter_event
 from routing.service import RoutingService
 from routing.sla.clocks import ClockService
 from routing.sla.follow import follow_clocks
@@ -24,6 +25,8 @@ async def route_event(session: AsyncSession, event: EventEnvelope, runtime: Runt
     follow_clocks(session, runtime.settings, runtime.redis)
     if event.type == EventType.complaint_submitted and event.complaint_id is not None:
         await RoutingService(session, runtime.settings).on_submitted(event.complaint_id)
+    # convo: the reporter's answers hand the complaint back to (or take it from) its handlers.
+    await on_reporter_event(session, event)
     # The clocks follow the event itself (recorded by another service), after its handling.
     offset = await read_offset(runtime.settings, runtime.redis)
     await ClockService(session, runtime.settings, offset).on_event(event)

@@ -249,3 +249,39 @@ async def add_rule(
     session.add(rule)
     await session.flush()
     return rule
+
+
+# --- convo: the conversation ---------------------------------------------------------------
+
+
+async def add_timeline_event(
+    session: AsyncSession,
+    complaint: Complaint,
+    type_: EventType | str,
+    *,
+    at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+    private_data: dict[str, Any] | None = None,
+    actor_kind: str = "agency",
+    actor_role: str | None = "liaison",
+) -> Event:
+    """An event of `complaint`'s timeline at `at` (now by default), published, with its
+    complaint snapshot keys and `data` beside them; `private_data` as a confidential
+    complaint's texts are kept."""
+    occurred_at = at or datetime.now(UTC)
+    event = Event(
+        id=new_id(),
+        type=str(type_),
+        occurred_at=occurred_at,
+        complaint_id=complaint.id,
+        actor_kind=actor_kind,
+        actor_role=actor_role,
+        actor_id=None,
+        data={"tracking_id": complaint.tracking_id, "status": complaint.status} | (data or {}),
+        private_data=private_data,
+        trace_id=None,
+        published_at=occurred_at,
+    )
+    session.add(event)
+    await session.flush()
+    return event

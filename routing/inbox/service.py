@@ -35,6 +35,7 @@ from routing.inbox.schemas import (
 )
 from services import clock
 from services.complaints import AgencyRef, record_complaint_event, transition
+from services.conversation import attach_texts, readable
 from services.domain.lifecycle import STATUS_LABELS, IllegalTransition, Status, check_transition
 from services.events.catalogue import EventType
 from services.models import Agency, Complaint, ComplaintAgency, ComplaintClock, Event
@@ -42,7 +43,7 @@ from services.models.complaint import AssignmentRole, AssignmentStatus
 from services.pagination import Page, decode_cursor, encode_cursor
 from services.policy import not_visible
 from services.principal import Principal, Role
-from services.privacy import WEBHOOK_AUDIENCE, ComplaintFacts, audience_for, redact, shows_content
+from services.privacy import ComplaintFacts, audience_for, redact, shows_content
 from services.problems import ProblemError
 from services.runtime import Runtime
 
@@ -111,7 +112,9 @@ def clock_out(clock: ComplaintClock, now: datetime) -> ClockOut:
     )
 
 
-def entry_out(event: Event) -> InboxEntry:
+def entry_out(event: Event, data: dict[str, Any] | None = None) -> InboxEntry:
+    """`data`: the event's data as the reader may read it (services.conversation.readable)."""
+    data = event.data if data is None else data
     return InboxEntry(
         id=event.id,
         type=event.type,
@@ -120,7 +123,7 @@ def entry_out(event: Event) -> InboxEntry:
         actor=event.actor_kind,
         actor_role=event.actor_role,
         reason=event.data.get("reason"),
-        details={k: v for k, v in event.data.items() if k not in SNAPSHOT_KEYS},
+        details={k: v for k, v in data.items() if k not in SNAPSHOT_KEYS},
     )
 
 
@@ -282,7 +285,18 @@ class InboxService:
             held_from_status=complaint.held_from_status,
             resume_on=complaint.resume_on,
             all_assignments=[assignment_out(a) for a in active],
-            timeline=[entry_out(e) for e in events],
+            # convo: a confidential complaint's conversation texts, for those entitled to them
+            timeline=[
+                entry_out(
+                    e,
+                    readable(
+                        e,
+                        audience_for(principal, self._facts(complaint, active)),
+                        complaint.confidential,
+                    ),
+                )
+                for e in events
+            ],
             follow_ups=[
                 FollowUpOut(
                     id=f.id,
@@ -367,8 +381,9 @@ class InboxService:
         event.data = event.data | {
             "agency": _agency_ref(mine.agency),
             "follow_up_id": str(follow_up.id),
-            "text": body.text if shows_content(WEBHOOK_AUDIENCE, complaint.confidential) else None,
         }
+        # The text for the reporter's follow-up list; off the published data when confidential.
+        attach_texts(event, complaint.confidential, {"text": body.text})
         return await self._detail(principal, complaint)
 
     async def resolve(

@@ -14,6 +14,9 @@ Never commits. The sweep (routing/sla/sweep.py) raises the deadline events.
 | resolved | stop every clock |
 | returned | stop departed agencies' clocks (an office's go back to its coordinator) |
 | delegated | the office takes over its coordinator's clocks, due times unchanged |
+| reporter_replied | stop reply_window (the agency's completion clock runs on) |
+| resolution_accepted, marked_duplicate | stop every clock |
+| reopened | start first_response and completion again per handler agency, from the reopening |
 
 A delegation *moves* the clocks: the reporter's deadline does not restart because an agency
 handed the work to one of its own offices."""
@@ -153,6 +156,13 @@ class ClockService:
                 await self.drop_departed(complaint_id, at)
             case EventType.complaint_delegated:
                 await self.delegated(complaint_id, at)
+            # convo: the reporter's answers and a verifier's duplicate mark
+            case EventType.complaint_reporter_replied:
+                await self.clocks.stop(complaint_id, at, [ClockKind.reply_window])
+            case EventType.complaint_resolution_accepted | EventType.complaint_marked_duplicate:
+                await self.clocks.stop(complaint_id, at)
+            case EventType.complaint_reopened:
+                await self.reopened(complaint_id, at)
             case _:
                 pass  # accepted, escalated and the sweep's own events change no clock
 
@@ -346,3 +356,30 @@ class ClockService:
                 clock.timezone = office.agency.timezone
         # An office that had none (its coordinator had no clocks) gets them now.
         await self.start_agency_clocks(complaint_id, at)
+
+    async def reopened(self, complaint_id: uuid.UUID, at: datetime) -> None:
+        """A reopened complaint is its handlers' work again: each live handler gets a fresh
+        first_response (it owes the reporter a new follow-up) and completion clock, counted from
+        the reopening (every clock stopped at the resolution)."""
+        complaint = await self.complaints.bare(complaint_id)
+        if complaint is None:
+            return
+        running = {(c.agency_id, c.kind) for c in await self.clocks.running(complaint_id)}
+        override = await self.complaints.completion_override(complaint.category_code)
+        for assignment in await self.live_handlers(complaint_id):
+            for kind in AGENCY_CLOCKS:
+                if (assignment.agency_id, kind.value) in running:
+                    continue
+                self.clocks.add(
+                    new_clock(
+                        complaint_id,
+                        kind,
+                        agency_id=assignment.agency_id,
+                        timezone=assignment.agency.timezone,
+                        working_days=working_days_of(
+                            kind, complaint.report_type, complaint.category_code, override
+                        ),
+                        start=at,
+                        settings=self.settings,
+                    )
+                )

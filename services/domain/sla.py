@@ -7,7 +7,9 @@
   pengaduan in korupsi_pungli 60; `Category.completion_days` overrides. Starts at
   dispositioned; stops at returned, resolved.
 - reply_window, 10 (the reporter's): starts at followed_up; when it runs out the complaint
-  closes as resolved.
+  closes as resolved. A reporter's reply stops it.
+- reopening, 10 (the reporter's): a resolved complaint may be reopened until the end of the
+  10th working day after its resolution (intake checks it; no clock runs).
 
 Every clock warns at `sla_warning_fraction` (0.8) of its working time and is paused while the
 complaint waits for the reporter or is on hold (the working days lost are added on resume)."""
@@ -20,6 +22,7 @@ from services.models.routing import ClockKind
 VERIFICATION_DAYS = 3
 FIRST_RESPONSE_DAYS = 5
 REPLY_WINDOW_DAYS = 10
+REOPEN_WINDOW_DAYS = 10
 COMPLETION_DAYS_BY_REPORT_TYPE = {
     "aspirasi": 5,
     "permintaan_informasi": 5,
