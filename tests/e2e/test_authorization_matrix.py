@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.db import create_sessionmaker
+from services.privacy import hash_reporter_token
 from services.settings import Settings
 from tests.conftest import complaint_payload
 from tests.e2e.credentials import Caller, World, make_world, sign_in
@@ -188,6 +189,34 @@ MATRIX: dict[str, dict[str, int]] = {
     },
     "POST /api/v1/routing/dry-run": protected(
         200, (*ADMINS, "coordinator", "coordinator_stranger", "ops_key")
+    ),
+    # --- convo: the conversation. Everyone reads what the privacy rules show; only the
+    # reporter (account or token) comments and answers, on a fresh complaint of its own per
+    # call; citizens follow; the assigned agency comments; verifiers mark duplicates.
+    "GET /api/v1/complaints/{tracking_id}/comments": EVERYONE_200,
+    "GET /api/v1/complaints/{tracking_id}/follow-ups": EVERYONE_200,
+    **{
+        f"POST /api/v1/complaints/{{tracking_id}}/{action}": row(
+            403, citizen=answer, reporter_token=answer
+        )
+        for action, answer in (
+            ("comments", 201),
+            ("reply", 200),
+            ("accept", 200),
+            ("rating", 201),
+            ("reopen", 200),
+        )
+    },
+    "POST /api/v1/complaints/{tracking_id}/follow": protected(201, ("citizen", "citizen_stranger")),
+    "DELETE /api/v1/complaints/{tracking_id}/follow": protected(
+        204, ("citizen", "citizen_stranger")
+    ),
+    "GET /api/v1/me/complaints/following": protected(200, ("citizen", "citizen_stranger")),
+    "POST /api/v1/agency/complaints/{tracking_id}/comments": protected(
+        201, INBOX_OWNERS, coordinator_stranger=404, agency_key_stranger=404
+    ),
+    "POST /api/v1/verification/complaints/{tracking_id}/duplicate": protected(
+        200, (*ADMINS, "coordinator"), coordinator_stranger=404
     ),
 }
 
@@ -567,6 +596,73 @@ VERIFICATION_CALLS: dict[str, Call] = {
     "POST /api/v1/routing/dry-run": dry_run,
 }
 
+
+def reported(action: str, body: dict[str, Any] | None, method: str = "POST", **fields: Any) -> Call:
+    """convo: a fresh complaint filed by the matrix's citizen (its account and the reporter
+    token of the context), assigned to the office, and the action on it."""
+
+    async def call(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+        engine = create_async_engine(ctx.settings.require_database_url())
+        try:
+            async with create_sessionmaker(engine)() as session:
+                complaint = await add_complaint(
+                    session,
+                    reporter_account_id=ctx.world.callers["citizen"].account_id,
+                    reporter_token_hash=hash_reporter_token(ctx.reporter_token),
+                    **fields,
+                )
+                await assign(session, complaint, "pemda-11.01", status="responded")
+                await session.commit()
+                tracking_id = complaint.tracking_id
+        finally:
+            await engine.dispose()
+        return await client.request(
+            method,
+            f"/api/v1/complaints/{tracking_id}/{action}",
+            json=body,
+            headers=caller.headers,
+        )
+
+    return call
+
+
+async def mark_duplicate(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await verification("duplicate", {"duplicate_of": ctx.tracking_id})(client, caller, ctx)
+
+
+CONVERSATION_CALLS: dict[str, Call] = {
+    "GET /api/v1/complaints/{tracking_id}/comments": get(
+        "/api/v1/complaints/{tracking_id}/comments"
+    ),
+    "GET /api/v1/complaints/{tracking_id}/follow-ups": get(
+        "/api/v1/complaints/{tracking_id}/follow-ups"
+    ),
+    "POST /api/v1/complaints/{tracking_id}/comments": reported(
+        "comments", {"body": "Lubangnya makin besar."}, status="in_progress"
+    ),
+    "POST /api/v1/complaints/{tracking_id}/reply": reported(
+        "reply", {"body": "Belum ditambal."}, status="responded"
+    ),
+    "POST /api/v1/complaints/{tracking_id}/accept": reported("accept", {}, status="responded"),
+    "POST /api/v1/complaints/{tracking_id}/rating": reported(
+        "rating", {"rating": 5}, status="resolved"
+    ),
+    "POST /api/v1/complaints/{tracking_id}/reopen": reported(
+        "reopen", {"reason": "Rusak lagi."}, status="resolved"
+    ),
+    "POST /api/v1/complaints/{tracking_id}/follow": reported(
+        "follow", None, status="dispositioned"
+    ),
+    "DELETE /api/v1/complaints/{tracking_id}/follow": reported(
+        "follow", None, method="DELETE", status="dispositioned"
+    ),
+    "GET /api/v1/me/complaints/following": get("/api/v1/me/complaints/following"),
+    "POST /api/v1/agency/complaints/{tracking_id}/comments": inbox(
+        "POST", "/comments", {"body": "Mohon kirim foto lokasi."}, status="in_progress"
+    ),
+    "POST /api/v1/verification/complaints/{tracking_id}/duplicate": mark_duplicate,
+}
+
 CALLS: dict[str, Call] = {
     "GET /healthz": get("/healthz"),
     "GET /readyz": get("/readyz"),
@@ -615,6 +711,7 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/agency/complaints": get("/api/v1/agency/complaints"),
     **INBOX_CALLS,
     **VERIFICATION_CALLS,
+    **CONVERSATION_CALLS,  # convo
 }
 
 
