@@ -133,6 +133,7 @@ OWNERS: dict[str, set[str]] = {
     "Account": {"gateway"},
     "RefreshToken": {"gateway"},
     "ApiKey": {"gateway"},
+    "Open311Request": {"intake"},  # Open311 GeoReport v2
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

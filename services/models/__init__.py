@@ -10,6 +10,7 @@ from services.models.complaint import (
 )
 from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
+from services.models.open311 import Open311Request
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
 from services.models.routing import (
     ClockKind,
@@ -45,4 +46,6 @@ __all__ = [
     "TargetLevel",
     "WebhookDelivery",
     "WebhookEndpoint",
+    # Open311 GeoReport v2
+    "Open311Request",
 ]
