@@ -35,6 +35,8 @@ class Permission(enum.StrEnum):
     disposition_preview = "disposition:preview"  # the routing dry-run
     agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
     directory_manage = "directory:manage"  # agencies, categories' policy, disposition rules
+    # Open311: set the region of a complaint that came without one (national admins only)
+    verification_region = "verification:set_region"
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -60,6 +62,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # national admins on every agency's.
     Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),
     Permission.directory_manage: frozenset({R.admin}),
+    # A complaint without a region lies in no coordinator's region: national admins set it.
+    Permission.verification_region: frozenset({R.admin}),
 }
 
 

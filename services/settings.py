@@ -235,6 +235,15 @@ class Settings(BaseSettings):
         default=False,
         description="uvicorn access lines on the internal services (the gateway logs each request)",
     )
+    # Open311 GeoReport v2 (intake/open311/): docs/architecture.md "Open311 GeoReport v2".
+    open311_base_url: str = Field(
+        default="/open311/v2",
+        description="The public URL of the Open311 endpoint that discovery.json announces",
+    )
+    open311_contact: str = Field(
+        default="Aduan, Kementerian Dalam Negeri",
+        description="Who runs the Open311 endpoint, as discovery.json names it",
+    )
 
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
     @classmethod

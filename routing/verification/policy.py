@@ -13,7 +13,9 @@ verification queue with the reasons (codes below) of every check that failed:
 - `flagged_words`: the text holds a word or phrase of the spam/abuse list (built in, extended by
   `ADUAN_VERIFICATION_FLAGGED_WORDS`);
 - `low_confidence`: an uncategorised complaint (`lainnya`) could not be classified with at least
-  `ADUAN_CLASSIFICATION_THRESHOLD` confidence.
+  `ADUAN_CLASSIFICATION_THRESHOLD` confidence;
+- `region_missing`: it has no region (an Open311 request with coordinates or an address only):
+  an admin sets the region (`POST /api/v1/verification/complaints/{tracking_id}/region`).
 """
 
 import enum
@@ -32,6 +34,7 @@ class Reason(enum.StrEnum):
     invalid_region = "invalid_region"
     flagged_words = "flagged_words"
     low_confidence = "low_confidence"
+    region_missing = "region_missing"  # Open311 without a region: an admin sets it
 
 
 # A small list on purpose: a hit sends the complaint to a person, it never archives it.
@@ -104,7 +107,7 @@ def evaluate(
     *,
     title: str,
     description: str,
-    region_code: str,
+    region_code: str | None,
     category_verification: str,
     channel: str,
     manual_channels: Collection[str],
@@ -120,7 +123,9 @@ def evaluate(
         reasons.append(Reason.channel_policy)
     if len(title.strip()) < MIN_TITLE_CHARS or len(description.strip()) < MIN_DESCRIPTION_CHARS:
         reasons.append(Reason.incomplete)
-    if not REGION_CODE.match(region_code):
+    if region_code is None:
+        reasons.append(Reason.region_missing)
+    elif not REGION_CODE.match(region_code):
         reasons.append(Reason.invalid_region)
     flagged = flags.find(f"{title}\n{description}")
     if flagged:

@@ -25,6 +25,8 @@ class EventType(enum.StrEnum):
     complaint_sla_breached = "complaint.sla_breached"
     complaint_reminder = "complaint.reminder"  # to the agency, after a breach
     complaint_escalated = "complaint.escalated"  # one level up the hierarchy
+    # Open311: an admin gave a complaint without a region its region (then verification reruns)
+    complaint_region_set = "complaint.region_set"
 
 
 class Consumer(enum.StrEnum):

@@ -39,6 +39,7 @@ __all__ = [
     "Event",
     "EventFailure",
     "IdempotencyRecord",
+    "Open311Request",
     "ProcessedEvent",
     "RefreshToken",
     "Region",
@@ -46,6 +47,4 @@ __all__ = [
     "TargetLevel",
     "WebhookDelivery",
     "WebhookEndpoint",
-    # Open311 GeoReport v2
-    "Open311Request",
 ]
