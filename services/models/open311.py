@@ -14,9 +14,7 @@ class Open311Request(Base):
 
     __tablename__ = "open311_requests"
 
-    complaint_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("complaints.id"), primary_key=True
-    )
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), primary_key=True)
     # GeoReport's `token`: `tokens/{token}.json` answers the request's id (the tracking id).
     token: Mapped[str] = mapped_column(String(64), unique=True)
     # A photo the client hosts itself (GeoReport's `media_url`): shown back, never fetched.
