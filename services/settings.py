@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     verification_manual_channels: CommaList = Field(
         default_factory=list,
         description="Channels (the filing role: anonymous, citizen, regional_system, admin; "
-        "comma-separated) whose complaints are always verified by hand",
+        "or open311; comma-separated) whose complaints are always verified by hand",
     )
     time_travel_enabled: bool = Field(
         default=False,

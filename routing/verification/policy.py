@@ -6,7 +6,8 @@ verification queue with the reasons (codes below) of every check that failed:
   e.g. korupsi_pungli);
 - `channel_policy`: it came in through a channel verified by hand
   (`ADUAN_VERIFICATION_MANUAL_CHANNELS`). Complaints have no channel column yet: the channel is
-  the role that filed it (`complaints.submitted_by`: anonymous, citizen, regional_system, admin);
+  the role that filed it (`complaints.submitted_by`: anonymous, citizen, regional_system, admin),
+  or `open311` for a GeoReport request (`submitted_by` = `open311:<role>:<subject>`);
 - `incomplete`: the title or the description is too short to act on;
 - `invalid_region`: the region code is not shaped like a Kemendagri code (intake validated it
   against the seeded regions and the foreign key keeps it there; this guards other writers);
@@ -89,7 +90,8 @@ def flag_list(extra: tuple[str, ...] = ()) -> FlagList:
 
 
 def channel_of(submitted_by: str) -> str:
-    """The channel a complaint came through: the role part of `submitted_by` (`role:subject`)."""
+    """The channel a complaint came through: the first part of `submitted_by` (`role:subject`,
+    or `open311:role:subject`)."""
     return submitted_by.split(":", 1)[0]
 
 
