@@ -131,6 +131,11 @@ def document_problems(document: Document, statuses: dict[tuple[str, str], set[in
             responses.setdefault(str(status), {"description": description})
     for path, item in paths.items():
         if path.startswith(OWN_ERROR_FORMAT_PREFIXES):
+            # FastAPI's own 422 never happens there: those routes answer 400 in their format.
+            for operation in item.values():
+                responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+                if responses.get("422", {}).get("description") == FASTAPI_VALIDATION_DESCRIPTION:
+                    del responses["422"]
             continue
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -63,6 +63,13 @@ def new_token() -> str:
     return secrets.token_hex(12)
 
 
+def _storable(name: str, value: str) -> str:
+    """PostgreSQL stores no NUL character: an argument holding one is a 400, not a failed query."""
+    if "\x00" in value:
+        raise Open311Error(400, f"{name}: may not hold the NUL character")
+    return value
+
+
 class Open311Service:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
@@ -181,7 +188,8 @@ class Open311Service:
     async def get(
         self, principal: Principal, service_request_id: str, language: str
     ) -> list[RequestOut]:
-        complaints = await self.repo.by_tracking_ids([service_request_id.strip().upper()])
+        wanted = _storable("service_request_id", service_request_id).strip().upper()
+        complaints = await self.repo.by_tracking_ids([wanted])
         if not complaints:
             raise Open311Error(404, f"service_request_id: no request {service_request_id[:32]!r}")
         return await self._out(principal, complaints, language)
@@ -189,6 +197,8 @@ class Open311Service:
     async def search(
         self, principal: Principal, params: dict[str, str], language: str
     ) -> list[RequestOut]:
+        for name, value in params.items():
+            _storable(name, value)
         ids = params.get("service_request_id", "").strip()
         if ids:
             # The spec: with ids, the other arguments are ignored.
@@ -221,7 +231,7 @@ class Open311Service:
         return await self._out(principal, rows, language)
 
     async def token(self, token: str) -> list[TokenOut]:
-        found = await self.repo.by_token(token.strip())
+        found = await self.repo.by_token(_storable("token", token).strip())
         if found is None:
             raise Open311Error(404, f"token: no request with token {token[:32]!r}")
         _request, tracking_id = found

@@ -286,3 +286,31 @@ async def test_a_caller_whose_role_may_not_file_gets_the_spec_403(
     assert response.json()[0]["code"] == 403
     assert await count(session, Complaint) == before
     assert ANONYMOUS.role is Role.anonymous
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{BASE}/tokens/a%00b.json",
+        f"{BASE}/requests/ADN-%00.json",
+        f"{BASE}/requests.json?service_code=a%00b",
+    ],
+)
+async def test_a_nul_character_in_an_argument_is_the_spec_400(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.get(path)
+
+    assert response.status_code == 400, response.text
+    assert "NUL" in response.json()[0]["description"]
+
+
+async def test_the_document_shows_the_spec_errors_not_problems(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+
+    post = document["paths"][f"{BASE}/requests.json"]["post"]
+    assert set(post["responses"]) == {"200", "400", "403", "409"}
+    assert "application/json" in post["responses"]["400"]["content"]
+    assert "application/x-www-form-urlencoded" in post["requestBody"]["content"]
+    by_id = document["paths"][f"{BASE}/requests/{{service_request_id}}.json"]["get"]
+    assert set(by_id["responses"]) == {"200", "403", "404"}
