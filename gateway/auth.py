@@ -111,7 +111,16 @@ class AuthenticatorChain:
             return ANONYMOUS
         if len(authorization) > 1:
             raise Unauthenticated("more than one Authorization header")
-        credentials = parse_authorization(authorization[0])
+        return await self.authenticate_credentials(parse_authorization(authorization[0]))
+
+    async def authenticate_api_key(self, token: str) -> Principal:
+        """A credential sent as an argument rather than a header (Open311's `api_key`): the
+        same keys and tokens as `Authorization: Bearer`, refused the same way."""
+        if not token.strip():
+            raise Unauthenticated("empty api_key")
+        return await self.authenticate_credentials(Credentials(scheme="bearer", token=token))
+
+    async def authenticate_credentials(self, credentials: Credentials) -> Principal:
         for authenticator in self.authenticators:
             principal = await authenticator.authenticate(credentials)
             if principal is not None:

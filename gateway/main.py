@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway import docs, health, proxy
+from gateway import docs, health, open311, proxy
 from gateway.access import AccessLogMiddleware
 from gateway.accounts import api as accounts_api
 from gateway.accounts import keys_api, staff_api
@@ -96,6 +96,7 @@ def create_gateway_app(
     ):
         app.include_router(router)
     app.dependency_overrides[get_principal] = authenticated_principal
+    app.include_router(open311.router)  # Open311 GeoReport v2: api_key argument, error lists
     app.include_router(proxy.router)
     install_problem_documentation(app, identity_required=False)
     # Added last = outermost. No InternalIdentityMiddleware: the gateway is where identity starts.

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 from gateway.upstreams import upstream_for
 from services.identity import IDENTITY_HEADER
 from services.logging import get_logger
+from services.openapi import OWN_ERROR_FORMAT_PREFIXES
 from services.principal import system
 from services.problems import PROBLEM_MEDIA_TYPE, Problem
 
@@ -114,8 +115,8 @@ def _document_gateway_errors(components: dict[str, Any], paths: dict[str, Any]) 
             "content": problem,
         }
     for path, item in paths.items():
-        if upstream_for(path) is None:
-            continue  # the gateway's own operations
+        if upstream_for(path) is None or path.startswith(OWN_ERROR_FORMAT_PREFIXES):
+            continue  # the gateway's own operations; Open311 documents its own errors
         for method, op in item.items():
             if method not in _OPERATIONS:
                 continue

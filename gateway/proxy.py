@@ -214,8 +214,8 @@ async def forward(
 
 
 # Catch-alls (no slash after the prefix, so nothing is redirected); upstream_for decides.
+# /open311 has its own (gateway/open311.py): its key comes as an argument, its errors as a list.
 @router.api_route("/api/v1{rest:path}", methods=METHODS)
-@router.api_route("/open311{rest:path}", methods=METHODS)
 async def proxy(request: Request, state: StateDep) -> Response:
     service = upstream_for(request.url.path)
     if service is None:

@@ -2,6 +2,8 @@ from fastapi import FastAPI
 
 from intake.api import router
 from intake.conversation.api import router as conversation_router
+from intake.open311.api import router as open311_router
+from intake.open311.errors import install_open311_errors
 from intake.service import purge_idempotency_records
 from services.app import create_service_app
 from services.housekeeping import Chore
@@ -9,13 +11,16 @@ from services.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         "intake",
-        [router, conversation_router],
-        description="The citizen side of Aduan: file and track complaints.",
+        [router, conversation_router, open311_router],
+        description="The citizen side of Aduan: file and track complaints, talk with the "
+        "agency, also through Open311 GeoReport v2.",
         settings=settings,
         chores=[Chore("idempotency purge", 600, purge_idempotency_records)],
     )
+    install_open311_errors(app)
+    return app
 
 
 app = create_app()

@@ -2,9 +2,18 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from services.domain.lifecycle import Status
 
@@ -20,6 +29,15 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0
 RegionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 ]
+
+# Validation context under which a complaint may have no region (Open311, intake/open311/).
+REGION_OPTIONAL = "region_optional"
+
+
+def _a_region_code(schema: dict[str, Any]) -> None:
+    """The JSON API's schema of `region_code`: a string (null is refused there)."""
+    schema.pop("anyOf", None)
+    schema.update(type="string", pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 
 
 class ReporterIn(BaseModel):
@@ -59,7 +77,12 @@ class ComplaintCreate(BaseModel):
     title: Annotated[Text, Field(min_length=5, max_length=200)]
     description: Annotated[Text, Field(min_length=20, max_length=10_000)]
     category: Annotated[Text, Field(min_length=1, max_length=64)]
-    region_code: RegionCode = Field(description="Kemendagri code at any level, e.g. 11.01.01")
+    # Required here; None only when an Open311 request (intake/open311/) came without a region
+    # (validated with the context REGION_OPTIONAL): it then waits for an admin to set one.
+    region_code: RegionCode | None = Field(
+        description="Kemendagri code at any level, e.g. 11.01.01",
+        json_schema_extra=_a_region_code,
+    )
     occurred_on: date | None = None
     address: Annotated[Text, Field(max_length=500)] | None = None
     latitude: Decimal | None = Field(default=None, ge=-90, le=90, decimal_places=6)
@@ -72,6 +95,13 @@ class ComplaintCreate(BaseModel):
     confidential: bool = Field(
         default=False, strict=True, description="Keep the content out of public view"
     )
+
+    @field_validator("region_code")
+    @classmethod
+    def _region_required(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and not (info.context or {}).get(REGION_OPTIONAL):
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
 
 class AssignedAgency(BaseModel):
@@ -116,8 +146,8 @@ class ComplaintOut(BaseModel):
     title: str | None = Field(description="null when confidential and you are not entitled")
     description: str | None = Field(description="null when confidential and you are not entitled")
     category: str
-    region_code: str
-    region_name: str
+    region_code: str | None = Field(description="null: an Open311 request waiting for its region")
+    region_name: str | None
     occurred_on: date | None
     address: str | None
     latitude: Decimal | None
@@ -157,7 +187,7 @@ class ComplaintSummary(BaseModel):
     report_type: ReportType
     title: str
     category: str
-    region_code: str
+    region_code: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -81,24 +81,35 @@ class ComplaintService:
         self.reference = ReferenceRepository(session)
         self.idempotency = IdempotencyRepository(session)
 
-    async def _validate(self, payload: ComplaintCreate) -> str:
-        """The region's name, once the region and category are known to exist."""
+    async def _validate(self, payload: ComplaintCreate) -> str | None:
+        """The region's name (None without a region), once the region and category are known
+        to exist."""
         errors: list[tuple[str, str]] = []
-        region_name = await self.reference.region_name(payload.region_code)
-        if region_name is None:
+        region_name = await self._region_name(payload.region_code)
+        if payload.region_code is not None and region_name is None:
             errors.append(("/region_code", "unknown_region"))
         if not await self.reference.category_exists(payload.category):
             errors.append(("/category", "unknown_category"))
-        if errors or region_name is None:
+        if errors:
             raise ProblemError("validation_failed", errors=errors)
         return region_name
 
+    async def _region_name(self, code: str | None) -> str | None:
+        return None if code is None else await self.reference.region_name(code)
+
     async def submit(
-        self, principal: Principal, payload: ComplaintCreate, idempotency_key: str | None
+        self,
+        principal: Principal,
+        payload: ComplaintCreate,
+        idempotency_key: str | None,
+        *,
+        channel: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Store a complaint and its `complaint.submitted` event. Returns (body, replayed)."""
-        if principal.role is Role.regional_system and not principal.covers_region(
-            payload.region_code
+        """Store a complaint and its `complaint.submitted` event. Returns (body, replayed).
+        `channel`: a channel other than the caller's role (`open311`), recorded until
+        complaints get a channel column as the first part of `submitted_by`."""
+        if principal.role is Role.regional_system and (
+            payload.region_code is None or not principal.covers_region(payload.region_code)
         ):
             raise ProblemError(
                 "forbidden",
@@ -143,7 +154,7 @@ class ComplaintService:
             reporter_token_hash=hash_reporter_token(reporter_token),
             anonymous=payload.anonymous,
             confidential=payload.confidential,
-            submitted_by=principal.key,
+            submitted_by=principal.key if channel is None else f"{channel}:{principal.key}",
             status=Status.submitted.value,
             escalation_level=0,
             created_at=now,
@@ -186,7 +197,7 @@ class ComplaintService:
         complaint = await self.complaints.by_id(uuid.UUID(record.response_body["complaint_id"]))
         if complaint is None:  # pragma: no cover - complaints are never deleted
             raise ProblemError("not_found", "the complaint of this Idempotency-Key is gone")
-        region_name = await self.reference.region_name(complaint.region_code)
+        region_name = await self._region_name(complaint.region_code)
         events = await self.complaints.timeline(complaint.id)
         body = complaint_view(
             complaint, region_name or complaint.region_code, events, Audience.reporter
@@ -201,7 +212,7 @@ class ComplaintService:
         if complaint is None:
             raise not_visible("complaint with tracking id", tracking_id)
         audience = audience_for(principal, facts(complaint), reporter_token)
-        region_name = await self.reference.region_name(complaint.region_code)
+        region_name = await self._region_name(complaint.region_code)
         events = await self.complaints.timeline(complaint.id)
         return complaint_view(complaint, region_name or complaint.region_code, events, audience)
 
@@ -259,7 +270,7 @@ def facts(complaint: Complaint) -> ComplaintFacts:
 
 
 def complaint_view(
-    complaint: Complaint, region_name: str, events: list[Event], audience: Audience
+    complaint: Complaint, region_name: str | None, events: list[Event], audience: Audience
 ) -> dict[str, Any]:
     """The complaint as `audience` may see it (JSON-ready)."""
     has_reporter = any(

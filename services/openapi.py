@@ -50,6 +50,9 @@ DESCRIPTIONS = {
     "`Retry-After` seconds (`service_unavailable`)",
 }
 _REQUIRES_QUALNAME = Requires(Permission.complaint_read).dependency.__qualname__
+# Paths that answer errors in a format of their own, documented by their routes: Open311
+# GeoReport v2's list of {code, description} (intake/open311/errors.py).
+OWN_ERROR_FORMAT_PREFIXES = ("/open311/",)
 
 
 def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
@@ -120,13 +123,20 @@ def document_problems(document: Document, statuses: dict[tuple[str, str], set[in
     paths: Document = document.get("paths", {})
     for (path, method), implied in statuses.items():
         operation = paths.get(path, {}).get(method)
-        if operation is None:
+        if operation is None or path.startswith(OWN_ERROR_FORMAT_PREFIXES):
             continue
         responses = operation.setdefault("responses", {})
         for status in sorted(implied):
             description = DESCRIPTIONS.get(status) or HTTPStatus(status).phrase
             responses.setdefault(str(status), {"description": description})
-    for item in paths.values():
+    for path, item in paths.items():
+        if path.startswith(OWN_ERROR_FORMAT_PREFIXES):
+            # FastAPI's own 422 never happens there: those routes answer 400 in their format.
+            for operation in item.values():
+                responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+                if responses.get("422", {}).get("description") == FASTAPI_VALIDATION_DESCRIPTION:
+                    del responses["422"]
+            continue
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue

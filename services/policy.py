@@ -39,6 +39,8 @@ class Permission(enum.StrEnum):
     # following a complaint
     complaint_reporter_act = "complaint:reporter_act"
     complaint_follow = "complaint:follow"
+    # Open311: set the region of a complaint that came without one (national admins only)
+    verification_region = "verification:set_region"
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -68,6 +70,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # system forwards its citizen's answers with the token it got); following needs an account.
     Permission.complaint_reporter_act: frozenset({R.anonymous, R.citizen, R.regional_system}),
     Permission.complaint_follow: frozenset({R.citizen}),
+    # A complaint without a region lies in no coordinator's region: national admins set it.
+    Permission.verification_region: frozenset({R.admin}),
 }
 
 

@@ -43,7 +43,7 @@ class ComplaintFacts:
 
     anonymous: bool
     confidential: bool
-    region_code: str
+    region_code: str | None  # None: an Open311 request waiting for its region
     agency_ids: Collection[uuid.UUID]  # the agencies assigned now
     reporter_account_id: uuid.UUID | None
     reporter_token_hash: str | None

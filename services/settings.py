@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     verification_manual_channels: CommaList = Field(
         default_factory=list,
         description="Channels (the filing role: anonymous, citizen, regional_system, admin; "
-        "comma-separated) whose complaints are always verified by hand",
+        "or open311; comma-separated) whose complaints are always verified by hand",
     )
     time_travel_enabled: bool = Field(
         default=False,
@@ -234,6 +234,15 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=False,
         description="uvicorn access lines on the internal services (the gateway logs each request)",
+    )
+    # Open311 GeoReport v2 (intake/open311/): docs/architecture.md "Open311 GeoReport v2".
+    open311_base_url: str = Field(
+        default="/open311/v2",
+        description="The public URL of the Open311 endpoint that discovery.json announces",
+    )
+    open311_contact: str = Field(
+        default="Aduan, Kementerian Dalam Negeri",
+        description="Who runs the Open311 endpoint, as discovery.json names it",
     )
 
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")

@@ -25,6 +25,7 @@ from services.models import (
     ComplaintClock,
     DispositionRule,
     Event,
+    Open311Request,
 )
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -46,7 +47,7 @@ async def add_complaint(
     session: AsyncSession,
     *,
     status: str = "submitted",
-    region_code: str = "11.01.01",
+    region_code: str | None = "11.01.01",
     category: str = "infrastruktur",
     report_type: str = "pengaduan",
     confidential: bool = False,
@@ -285,3 +286,20 @@ async def add_timeline_event(
     session.add(event)
     await session.flush()
     return event
+
+
+# Open311 GeoReport v2
+async def add_open311_request(
+    session: AsyncSession,
+    complaint: Complaint,
+    *,
+    token: str | None = None,
+    media_url: str | None = None,
+) -> Open311Request:
+    """The GeoReport token (and media URL) of a complaint filed through Open311."""
+    request = Open311Request(
+        complaint_id=complaint.id, token=token or secrets.token_hex(12), media_url=media_url
+    )
+    session.add(request)
+    await session.flush()
+    return request

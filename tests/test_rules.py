@@ -135,6 +135,7 @@ OWNERS: dict[str, set[str]] = {
     "ApiKey": {"gateway"},
     # convo: followers of a complaint (comments, replies and ratings are events)
     "ComplaintFollower": {"intake"},
+    "Open311Request": {"intake"},  # Open311 GeoReport v2
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

@@ -98,10 +98,11 @@ class ConversationService:
     ) -> dict[str, Any]:
         """The complaint after the action, as the reporter sees it."""
         await self.conversation.written(complaint)
-        region_name = await self.reference.region_name(complaint.region_code)
+        code = complaint.region_code  # None until an admin sets it (Open311 without a region)
+        region_name = None if code is None else await self.reference.region_name(code)
         events = await self.complaints.timeline(complaint.id)
         audience = audience_for(principal, facts(complaint), reporter_token)
-        return complaint_view(complaint, region_name or complaint.region_code, events, audience)
+        return complaint_view(complaint, region_name or code, events, audience)
 
     # --- reading the conversation ---------------------------------------------------------
 

@@ -107,6 +107,9 @@ class DispositionEngine:
     ) -> Decision:
         """The agency a complaint goes to now, skipping `exclude_agency_ids` (an agency that
         returned it): the inbox's `return` asks for the next candidate this way."""
+        if complaint.region_code is None:
+            # An Open311 request without a region: verification holds it until an admin sets one.
+            raise NoAgency(f"complaint {complaint.tracking_id} has no region yet")
         return await self.decide(
             report_type=complaint.report_type,
             category_code=complaint.category_code,

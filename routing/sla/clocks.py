@@ -325,7 +325,9 @@ class ClockService:
                 complaint_id,
                 ClockKind.reply_window,
                 agency_id=None,
-                timezone=timezone_of(complaint.region_code),
+                timezone=timezone_of(complaint.region_code)
+                if complaint.region_code
+                else VERIFICATION_TIMEZONE,
                 working_days=working_days_of(
                     ClockKind.reply_window, complaint.report_type, complaint.category_code
                 ),

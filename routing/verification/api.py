@@ -12,6 +12,7 @@ from routing.verification.schemas import (
     HoldIn,
     QueueItem,
     QueueStatus,
+    RegionIn,
     RequestInfoIn,
     ResumeIn,
     VerifyIn,
@@ -67,7 +68,8 @@ SCOPE = (
     description="Complaints waiting for a person to verify them (`status=submitted`, the "
     "default) or held (tunda) during verification (`status=on_hold`), oldest first, each with "
     "the reasons the automatic verification sent it here (`reasons`: category_policy, "
-    "channel_policy, incomplete, invalid_region, flagged_words, low_confidence). National admins "
+    "channel_policy, incomplete, invalid_region, flagged_words, low_confidence, region_missing: "
+    "an Open311 request without a region, for a national admin). National admins "
     "see every region and everything of a complaint; a coordinator sees the region of its "
     "agency, with what the privacy rules let another agency see (no confidential content, no "
     "reporter). Dates filter on the day the complaint was filed (UTC), both ends included.",
@@ -185,3 +187,30 @@ async def request_info(
     tracking_id: TrackingId, body: RequestInfoIn, principal: VerifierDep, service: ServiceDep
 ) -> ActionOut:
     return await service.request_info(principal, tracking_id, body)
+
+
+# Open311 requests without a region (intake/open311/)
+@router.post(
+    "/complaints/{tracking_id}/region",
+    response_model=ActionOut,
+    summary="Set the region of a complaint that has none",
+    description="Gives a complaint awaiting verification its region: an Open311 request filed "
+    "with coordinates or an address only waits in the queue with the reason `region_missing` "
+    "until a national admin sets it here. Event `complaint.region_set` (with "
+    "`previous_region_code`); then the automatic verification runs again as for a new "
+    "complaint: verified and dispositioned at once (`agency` in the answer), or left in the "
+    "queue with the reasons that remain. National admins only: a complaint without a region "
+    "lies in no coordinator's region. 422 for an unknown region code.",
+    responses={
+        **ACTION,
+        403: {"model": Problem, "description": "Not a national admin"},
+        422: {"model": Problem, "description": "Unknown region code (`unknown_region`)"},
+    },
+)
+async def set_region(
+    tracking_id: TrackingId,
+    body: RegionIn,
+    principal: Annotated[Principal, Requires(Permission.verification_region)],
+    service: ServiceDep,
+) -> ActionOut:
+    return await service.set_region(principal, tracking_id, body)

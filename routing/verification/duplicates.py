@@ -27,7 +27,11 @@ class DuplicateService(VerificationService):
         complaints = InboxRepository(self.session)
         complaint = await complaints.by_tracking_id(tracking_id.upper())
         scope = await self._scope_region(principal)
-        if complaint is None or (scope is not None and not covers(scope, complaint.region_code)):
+        # A complaint without a region yet lies in no coordinator's scope.
+        if complaint is None or (
+            scope is not None
+            and (complaint.region_code is None or not covers(scope, complaint.region_code))
+        ):
             raise not_visible("complaint", tracking_id)
         original_id = duplicate_of.upper()
         if original_id == complaint.tracking_id:

@@ -6,14 +6,17 @@ verification queue with the reasons (codes below) of every check that failed:
   e.g. korupsi_pungli);
 - `channel_policy`: it came in through a channel verified by hand
   (`ADUAN_VERIFICATION_MANUAL_CHANNELS`). Complaints have no channel column yet: the channel is
-  the role that filed it (`complaints.submitted_by`: anonymous, citizen, regional_system, admin);
+  the role that filed it (`complaints.submitted_by`: anonymous, citizen, regional_system, admin),
+  or `open311` for a GeoReport request (`submitted_by` = `open311:<role>:<subject>`);
 - `incomplete`: the title or the description is too short to act on;
 - `invalid_region`: the region code is not shaped like a Kemendagri code (intake validated it
   against the seeded regions and the foreign key keeps it there; this guards other writers);
 - `flagged_words`: the text holds a word or phrase of the spam/abuse list (built in, extended by
   `ADUAN_VERIFICATION_FLAGGED_WORDS`);
 - `low_confidence`: an uncategorised complaint (`lainnya`) could not be classified with at least
-  `ADUAN_CLASSIFICATION_THRESHOLD` confidence.
+  `ADUAN_CLASSIFICATION_THRESHOLD` confidence;
+- `region_missing`: it has no region (an Open311 request with coordinates or an address only):
+  an admin sets the region (`POST /api/v1/verification/complaints/{tracking_id}/region`).
 """
 
 import enum
@@ -32,6 +35,7 @@ class Reason(enum.StrEnum):
     invalid_region = "invalid_region"
     flagged_words = "flagged_words"
     low_confidence = "low_confidence"
+    region_missing = "region_missing"  # Open311 without a region: an admin sets it
 
 
 # A small list on purpose: a hit sends the complaint to a person, it never archives it.
@@ -86,7 +90,8 @@ def flag_list(extra: tuple[str, ...] = ()) -> FlagList:
 
 
 def channel_of(submitted_by: str) -> str:
-    """The channel a complaint came through: the role part of `submitted_by` (`role:subject`)."""
+    """The channel a complaint came through: the first part of `submitted_by` (`role:subject`,
+    or `open311:role:subject`)."""
     return submitted_by.split(":", 1)[0]
 
 
@@ -104,7 +109,7 @@ def evaluate(
     *,
     title: str,
     description: str,
-    region_code: str,
+    region_code: str | None,
     category_verification: str,
     channel: str,
     manual_channels: Collection[str],
@@ -120,7 +125,9 @@ def evaluate(
         reasons.append(Reason.channel_policy)
     if len(title.strip()) < MIN_TITLE_CHARS or len(description.strip()) < MIN_DESCRIPTION_CHARS:
         reasons.append(Reason.incomplete)
-    if not REGION_CODE.match(region_code):
+    if region_code is None:
+        reasons.append(Reason.region_missing)
+    elif not REGION_CODE.match(region_code):
         reasons.append(Reason.invalid_region)
     flagged = flags.find(f"{title}\n{description}")
     if flagged:

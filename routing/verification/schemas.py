@@ -33,7 +33,11 @@ class QueueItem(BaseModel):
     status_label: str = Field(examples=["Belum Terverifikasi"])
     report_type: str = Field(examples=["pengaduan"])
     category: str = Field(examples=["korupsi_pungli"])
-    region_code: str = Field(examples=["11.01.01"])
+    region_code: str | None = Field(
+        examples=["11.01.01"],
+        description="Null for an Open311 request that came without a region (reason "
+        "`region_missing`): an admin sets it",
+    )
     title: str | None = Field(description="Null when the caller may not see it (`redacted`)")
     description: str | None = None
     address: str | None = None
@@ -145,3 +149,19 @@ class ActionOut(BaseModel):
         examples=[{"id": "…", "code": "pemda-11.01", "name": "Pemerintah Kabupaten Aceh Selatan"}],
     )
     rule_id: uuid.UUID | None = Field(default=None, description="The rule that chose the agency")
+
+
+# Open311 requests without a region (intake/open311/): an admin sets it.
+class RegionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"region_code": "32.73.01", "reason": "lokasi dari koordinat pelapor"}]
+        },
+    )
+
+    region_code: str = Field(
+        pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
+        description="Kemendagri code at any level (a kelurahan/desa code routes best)",
+    )
+    reason: str | None = Field(default=None, min_length=3, max_length=500)

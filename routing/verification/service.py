@@ -26,6 +26,7 @@ from routing.verification.schemas import (
     HoldIn,
     QueueItem,
     QueueStatus,
+    RegionIn,
     RequestInfoIn,
     ResumeIn,
     VerifyIn,
@@ -83,6 +84,12 @@ class VerificationService:
         if complaint is None or complaint.status != Status.submitted:
             log.info("complaint %s is no longer awaiting verification; skipped", complaint_id)
             return
+        await self.route_automatically(complaint)
+        # No flush here: the writes of a whole batch go out together at the commit.
+
+    async def route_automatically(self, complaint: Complaint) -> Decision | None:
+        """Verify and disposition a submitted complaint when every check passes (the decision),
+        else leave it in the queue with `complaint.verification_required` naming why (None)."""
         assessment = await self.assess(complaint)
         classification = assessment.classification
         if classification is not None and assessment.classified:
@@ -103,7 +110,7 @@ class VerificationService:
                 data=_data(complaint, "verifikasi manual: " + ", ".join(details["reasons"]))
                 | details,
             )
-            return
+            return None
         transition(
             self.session,
             complaint,
@@ -113,8 +120,9 @@ class VerificationService:
             reason="verifikasi otomatis",
             agencies=[],
         )
-        await self.disposition(complaint, await self.engine.choose(complaint), SYSTEM_ROUTING)
-        # No flush here: the writes of a whole batch go out together at the commit.
+        decision = await self.engine.choose(complaint)
+        await self.disposition(complaint, decision, SYSTEM_ROUTING)
+        return decision
 
     async def assess(self, complaint: Complaint) -> Assessment:
         categories = await self.engine.repo.categories()
@@ -204,7 +212,11 @@ class VerificationService:
     async def _visible(self, principal: Principal, tracking_id: str) -> Complaint:
         complaint = await self.complaints.by_tracking_id(tracking_id)
         scope = await self._scope_region(principal)
-        if complaint is None or (scope is not None and not covers(scope, complaint.region_code)):
+        # A complaint without a region (Open311) lies in no coordinator's region: admins only.
+        if complaint is None or (
+            scope is not None
+            and (complaint.region_code is None or not covers(scope, complaint.region_code))
+        ):
             raise not_visible("complaint", tracking_id)
         return complaint
 
@@ -293,6 +305,13 @@ class VerificationService:
     async def verify(self, principal: Principal, tracking_id: str, body: VerifyIn) -> ActionOut:
         complaint = await self._visible(principal, tracking_id)
         _check(complaint, Status.verified)
+        region_code = complaint.region_code
+        if region_code is None:
+            raise ProblemError(
+                "conflict",
+                "the complaint has no region yet: set it first "
+                f"(POST /api/v1/verification/complaints/{complaint.tracking_id}/region)",
+            )
         categories = await self.engine.repo.categories()
         if body.category is not None:
             category = categories.get(body.category)
@@ -300,7 +319,7 @@ class VerificationService:
                 raise ProblemError("validation_failed", errors=[("/category", "unknown_category")])
         target = None
         if body.target_agency_id is not None:
-            target = await self.engine.target_in_scope(body.target_agency_id, complaint.region_code)
+            target = await self.engine.target_in_scope(body.target_agency_id, region_code)
             if target is None:
                 raise ProblemError(
                     "validation_failed",
@@ -325,7 +344,7 @@ class VerificationService:
         decision = await self.engine.decide(
             report_type=complaint.report_type,
             category_code=complaint.category_code,
-            region_code=complaint.region_code,
+            region_code=region_code,
             target_agency_id=target.id if target else complaint.target_agency_id,
             exclude_agency_ids=[] if target else await self.complaints.returned_by(complaint.id),
         )
@@ -430,6 +449,34 @@ class VerificationService:
         )
         await self.session.flush()
         return _out(complaint)
+
+    async def set_region(self, principal: Principal, tracking_id: str, body: RegionIn) -> ActionOut:
+        """An admin gives a complaint awaiting verification its region (an Open311 request that
+        came with coordinates or an address only); the automatic verification then runs again,
+        as if it had just been filed: verified and dispositioned, or back in the queue with the
+        reasons that remain."""
+        complaint = await self._visible(principal, tracking_id)
+        if complaint.status != Status.submitted:
+            raise ProblemError(
+                "illegal_transition",
+                f"only a complaint awaiting verification gets its region here, not one "
+                f"{complaint.status}",
+            )
+        if not await self.engine.repo.region_exists(body.region_code):
+            raise ProblemError("validation_failed", errors=[("/region_code", "unknown_region")])
+        previous = complaint.region_code
+        complaint.region_code = body.region_code
+        record_event(
+            self.session,
+            EventType.complaint_region_set,
+            actor=principal,
+            complaint_id=complaint.id,
+            data=_data(complaint, body.reason or f"wilayah ditetapkan: {body.region_code}")
+            | {"previous_region_code": previous},
+        )
+        decision = await self.route_automatically(complaint)
+        await self.session.flush()
+        return _out(complaint, decision)
 
 
 ARCHIVE_LABELS = {

@@ -34,6 +34,8 @@ class EventType(enum.StrEnum):
     complaint_followed = "complaint.followed"  # {account_id}: a citizen follows it
     complaint_unfollowed = "complaint.unfollowed"  # {account_id}: stops following
     complaint_marked_duplicate = "complaint.marked_duplicate"  # {duplicate_of} → duplicate
+    # Open311: an admin gave a complaint without a region its region (then verification reruns)
+    complaint_region_set = "complaint.region_set"
 
 
 class Consumer(enum.StrEnum):

@@ -11,6 +11,7 @@ from services.models.complaint import (
 from services.models.conversation import ComplaintFollower  # convo
 from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
+from services.models.open311 import Open311Request
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
 from services.models.routing import (
     ClockKind,
@@ -40,6 +41,7 @@ __all__ = [
     "Event",
     "EventFailure",
     "IdempotencyRecord",
+    "Open311Request",
     "ProcessedEvent",
     "RefreshToken",
     "Region",

@@ -21,7 +21,8 @@ class Complaint(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    # None only for an Open311 request without a region: it waits for an admin to set one.
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     occurred_on: Mapped[date | None] = mapped_column(default=None)
     address: Mapped[str | None] = mapped_column(String(500), default=None)
     latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6), default=None)

@@ -24,7 +24,13 @@ from services.settings import Settings
 from tests.conftest import complaint_payload
 from tests.e2e.credentials import Caller, World, make_world, sign_in
 from tests.e2e.platform import Platform, isolated_settings, running_platform
-from tests.factories import add_account, add_api_key, add_complaint, assign
+from tests.factories import (
+    add_account,
+    add_api_key,
+    add_complaint,
+    add_open311_request,
+    assign,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -218,6 +224,20 @@ MATRIX: dict[str, dict[str, int]] = {
     "POST /api/v1/verification/complaints/{tracking_id}/duplicate": protected(
         200, (*ADMINS, "coordinator"), coordinator_stranger=404
     ),
+    # --- Open311: setting the region of a complaint that has none is for national admins
+    # (it lies in no coordinator's region); GeoReport reads are public, filing as on the JSON
+    # API (a regional key in its own regions), refusals are GeoReport's 403 list.
+    "POST /api/v1/verification/complaints/{tracking_id}/region": protected(200, ADMINS),
+    "GET /open311/v2/discovery.json": EVERYONE_200,
+    "GET /open311/v2/services.json": EVERYONE_200,
+    "GET /open311/v2/services/{service_code}.json": EVERYONE_200,
+    "POST /open311/v2/requests.json": row(
+        403,
+        **dict.fromkeys((*ANONYMOUS, "citizen", "citizen_stranger", *ADMINS, "regional_key"), 200),
+    ),
+    "GET /open311/v2/requests.json": EVERYONE_200,
+    "GET /open311/v2/requests/{service_request_id}.json": EVERYONE_200,
+    "GET /open311/v2/tokens/{token}.json": EVERYONE_200,
 }
 
 
@@ -663,6 +683,50 @@ CONVERSATION_CALLS: dict[str, Call] = {
     "POST /api/v1/verification/complaints/{tracking_id}/duplicate": mark_duplicate,
 }
 
+
+# Open311 GeoReport v2
+async def open311_request(
+    client: httpx.AsyncClient, caller: Caller, ctx: Context
+) -> httpx.Response:
+    return await client.post(
+        "/open311/v2/requests.json",
+        data={
+            "service_code": "infrastruktur",
+            "address_id": "11.01.01",
+            "description": "Lampu jalan di depan pasar mati sejak dua minggu dan rawan.",
+        },
+        headers=caller.headers,
+    )
+
+
+async def open311_token(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    engine = create_async_engine(ctx.settings.require_database_url())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            request = await add_open311_request(session, await add_complaint(session))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return await client.get(f"/open311/v2/tokens/{request.token}.json", headers=caller.headers)
+
+
+async def open311_by_id(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+    return await client.get(f"/open311/v2/requests/{ctx.tracking_id}.json", headers=caller.headers)
+
+
+OPEN311_CALLS: dict[str, Call] = {
+    "POST /api/v1/verification/complaints/{tracking_id}/region": verification(
+        "region", {"region_code": "11.01.01"}, region_code=None
+    ),
+    "GET /open311/v2/discovery.json": get("/open311/v2/discovery.json"),
+    "GET /open311/v2/services.json": get("/open311/v2/services.json"),
+    "GET /open311/v2/services/{service_code}.json": get("/open311/v2/services/infrastruktur.json"),
+    "POST /open311/v2/requests.json": open311_request,
+    "GET /open311/v2/requests.json": get("/open311/v2/requests.json"),
+    "GET /open311/v2/requests/{service_request_id}.json": open311_by_id,
+    "GET /open311/v2/tokens/{token}.json": open311_token,
+}
+
 CALLS: dict[str, Call] = {
     "GET /healthz": get("/healthz"),
     "GET /readyz": get("/readyz"),
@@ -712,6 +776,7 @@ CALLS: dict[str, Call] = {
     **INBOX_CALLS,
     **VERIFICATION_CALLS,
     **CONVERSATION_CALLS,  # convo
+    **OPEN311_CALLS,
 }
 
 
@@ -767,10 +832,13 @@ async def test_every_caller_gets_the_answer_the_matrix_says(
                 response = await call(client, world.callers[column], ctx)
                 answers[operation][column] = response.status_code
                 if response.status_code >= 400 and response.status_code != 404:
-                    assert response.headers["content-type"] == "application/problem+json", (
-                        operation,
-                        column,
+                    # Open311 answers GeoReport's error list, everything else problems.
+                    expected = (
+                        "application/json"
+                        if operation.split(" ", 1)[1].startswith("/open311/")
+                        else "application/problem+json"
                     )
+                    assert response.headers["content-type"] == expected, (operation, column)
 
     wrong = sorted(
         f"{operation}: {column} got {answers[operation][column]}, expected {expected}"

@@ -12,6 +12,7 @@ from gateway.upstreams import upstream_for
 from intake.main import create_app as intake_app
 from notifications.main import create_app as notifications_app
 from routing.main import create_app as routing_app
+from services.openapi import OWN_ERROR_FORMAT_PREFIXES
 from tests.gateway.conftest import make_settings
 
 OPERATIONS = ("get", "put", "post", "delete", "patch")
@@ -52,6 +53,7 @@ def test_every_error_answer_is_documented_as_a_problem(spec: dict[str, Any]) -> 
     not_problems = [
         f"{method} {path} {status}: {answer.get('content')}"
         for method, path, operation in _operations(spec)
+        if not path.startswith(OWN_ERROR_FORMAT_PREFIXES)  # Open311: below
         for status, ref in operation["responses"].items()
         if status[0] in "45"
         and (answer := _resolve(spec, ref))
@@ -63,6 +65,23 @@ def test_every_error_answer_is_documented_as_a_problem(spec: dict[str, Any]) -> 
 
     assert not_problems == []
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_open311_errors_are_documented_as_the_geo_report_error_list(spec: dict[str, Any]) -> None:
+    answers = {
+        f"{method} {path} {status}": _resolve(spec, ref)
+        for method, path, operation in _operations(spec)
+        if path.startswith("/open311/")
+        for status, ref in operation["responses"].items()
+        if status[0] in "45"
+    }
+
+    assert "POST /open311/v2/requests.json 400" in answers
+    for name, answer in answers.items():
+        schema = _resolve(spec, answer["content"]["application/json"]["schema"])
+        assert schema["type"] == "array", name
+        item = _resolve(spec, schema["items"])
+        assert set(item["properties"]) == {"code", "description"}, name
 
 
 def test_every_api_operation_documents_what_the_machinery_answers(spec: dict[str, Any]) -> None:

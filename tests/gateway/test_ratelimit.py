@@ -122,7 +122,16 @@ async def test_open311_posts_count_as_anonymous_creates_too(
         assert (await gateway.post("/api/v1/complaints", json=complaint())).status_code == 200
         refused = await gateway.post("/open311/v2/requests.json", data={"a": "1"})
 
-    assert_refused(refused, "anonymous_create", 2)
+    # GeoReport clients get the spec's error list, with the same rate-limit headers.
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"] == "application/json"
+    [error] = refused.json()
+    assert error["code"] == 429 and error["description"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert parse_rate_limit(refused.headers["ratelimit-policy"])["anonymous_create"] == {
+        "q": 2,
+        "w": 60,
+    }
 
 
 async def test_reads_are_not_creates_but_count_per_address(
