@@ -4,6 +4,9 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import IO
 
 import aiohttp
 import yarl
@@ -22,6 +25,7 @@ from services.middleware import REQUEST_ID_HEADER
 from services.principal import Principal, Role
 from services.problems import ProblemError, problem_response
 from services.tracing import TRACEPARENT_HEADER, TraceParent
+from services.uploads import CHUNK, body_limit, is_upload, spool
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # A whitelist: anything else the caller sends (Authorization, X-Aduan-Identity, cookies) stays here.
@@ -104,8 +108,47 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+@dataclass
+class SpooledBody:
+    """A file upload's body: in a scratch file (memory while small, disk beyond), hashed as it
+    arrived, relayed in chunks."""
+
+    file: IO[bytes]
+    size: int
+    sha256: bytes
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        self.file.seek(0)
+        while chunk := self.file.read(CHUNK):
+            yield chunk
+
+
+async def spool_body(request: Request, limit: int) -> SpooledBody:
+    """As read_body, without holding the body in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ProblemError("payload_too_large", f"the limit is {limit} bytes")
+    file = spool()
+    hasher = hashlib.sha256()
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ProblemError("payload_too_large", f"the limit is {limit} bytes")
+            hasher.update(chunk)
+            file.write(chunk)
+    except BaseException:
+        file.close()
+        raise
+    return SpooledBody(file, size, hasher.digest())
+
+
+Body = bytes | SpooledBody
+
+
 def upstream_headers(
-    request: Request, state: GatewayState, principal: Principal, body: bytes = b""
+    request: Request, state: GatewayState, principal: Principal, body: Body = b""
 ) -> dict[str, str]:
     headers = {
         name: ", ".join(values)
@@ -121,8 +164,11 @@ def upstream_headers(
         path=request.scope["path"],
         query=request.scope["query_string"].decode("latin-1"),
         request_id=request_id,
-        body=body,
+        body=body if isinstance(body, bytes) else b"",
+        body_sha256=body.sha256 if isinstance(body, SpooledBody) else None,
     )
+    if isinstance(body, SpooledBody):
+        headers["content-length"] = str(body.size)  # sent as is, not chunked
     # The caller's trace (or the one the gateway started), with the gateway's span as parent.
     trace: TraceParent = request.state.trace
     headers[TRACEPARENT_HEADER] = trace.header()
@@ -168,16 +214,17 @@ async def _send(
     method: str,
     url: yarl.URL,
     headers: dict[str, str],
-    body: bytes,
+    body: Body,
 ) -> tuple[int, RawHeaders, bytes]:
+    data = body.chunks() if isinstance(body, SpooledBody) else body or None
     async with session.request(
-        method, url, headers=headers, data=body or None, allow_redirects=False
+        method, url, headers=headers, data=data, allow_redirects=False
     ) as upstream:
         return upstream.status, upstream.raw_headers, await upstream.read()
 
 
 async def forward(
-    request: Request, state: GatewayState, service: str, principal: Principal, body: bytes
+    request: Request, state: GatewayState, service: str, principal: Principal, body: Body
 ) -> Response:
     # raw_path keeps the caller's percent-encoding; some servers used to append the query to it.
     raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
@@ -223,9 +270,17 @@ async def proxy(request: Request, state: StateDep) -> Response:
     principal = await authenticate(request, state)
     request.state.principal = principal  # for the access line
     await limit_proxied(request, principal)  # 429 over a rate limit
+    limit = body_limit(state.settings, request.method, request.url.path)
     try:
-        # Read whole (bounded) so an oversized body is refused before any service sees it.
-        body = await read_body(request, state.settings.max_body_bytes)
+        # Read whole (bounded) so an oversized body is refused before any service sees it;
+        # a file upload's is spooled to disk rather than held in memory.
+        if is_upload(request.method, request.url.path):
+            spooled = await spool_body(request, limit)
+            try:
+                return await forward(request, state, service, principal, spooled)
+            finally:
+                spooled.file.close()
+        body = await read_body(request, limit)
     except ClientDisconnect:
         # nginx's "client closed request": nobody reads it, but logs and metrics stay honest.
         return Response(status_code=499)

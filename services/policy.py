@@ -35,6 +35,8 @@ class Permission(enum.StrEnum):
     disposition_preview = "disposition:preview"  # the routing dry-run
     agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
     directory_manage = "directory:manage"  # agencies, categories' policy, disposition rules
+    # attachments (issue 8): the reporter to its complaint, an agency to its follow-up
+    attachment_upload = "attachment:upload"
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -60,6 +62,10 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # national admins on every agency's.
     Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),
     Permission.directory_manage: frozenset({R.admin}),
+    # attachments (issue 8): intake checks who is the reporter or the follow-up's agency
+    Permission.attachment_upload: frozenset(
+        {R.anonymous, R.citizen, R.admin, R.coordinator, R.liaison, R.agency}
+    ),
 }
 
 

@@ -133,6 +133,7 @@ OWNERS: dict[str, set[str]] = {
     "Account": {"gateway"},
     "RefreshToken": {"gateway"},
     "ApiKey": {"gateway"},
+    "ComplaintAttachment": {"intake"},  # attachments (issue 8)
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

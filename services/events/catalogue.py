@@ -25,6 +25,8 @@ class EventType(enum.StrEnum):
     complaint_sla_breached = "complaint.sla_breached"
     complaint_reminder = "complaint.reminder"  # to the agency, after a breach
     complaint_escalated = "complaint.escalated"  # one level up the hierarchy
+    # Attachments (issue 8): a file of the reporter's, or of an agency's follow-up
+    complaint_attachment_added = "complaint.attachment_added"
 
 
 class Consumer(enum.StrEnum):
