@@ -240,9 +240,7 @@ async def test_an_agency_attaches_files_to_its_follow_up(
     assert added.status_code == 201, added.text
     assert added.json()["uploaded_by"] == "agency"
     assert added.json()["follow_up_id"] == str(follow_up.id)
-    event = await session.scalar(
-        select(Event).where(Event.type == "complaint.attachment_added")
-    )
+    event = await session.scalar(select(Event).where(Event.type == "complaint.attachment_added"))
     assert event is not None and event.data["by"] == "agency"
     assert event.actor_role == "agency"
 
@@ -257,9 +255,7 @@ def multipart(parts: list[tuple[str, str | None, str | None, bytes]]) -> tuple[b
     boundary = "aduan-test-boundary"
     out = b""
     for name, filename, content_type, data in parts:
-        disposition = f'form-data; name="{name}"' + (
-            f'; filename="{filename}"' if filename else ""
-        )
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
         out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
         if content_type:
             out += f"Content-Type: {content_type}\r\n".encode()
@@ -346,6 +342,7 @@ TWO_FILES, TWO_FILES_TYPE = multipart(
 )
 
 # (case, send, status, pointer, field code); a None pointer: a 404 naming the tracking id.
+# fmt: off
 REFUSED: list[tuple[str, Send, int, str | None, str | None]] = [
     ("png declared as pdf", sends(png_bytes(), "a.pdf", "application/pdf"), 415, "/file",
      "file_type_mismatch"),
@@ -386,6 +383,7 @@ REFUSED: list[tuple[str, Send, int, str | None, str | None]] = [
     ("an agency's follow-up of another complaint", follow_up_of_another_complaint, 422,
      "/follow_up_id", "unknown_follow_up"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(
