@@ -11,6 +11,7 @@ from typing import IO
 import aiohttp
 import yarl
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect
 
@@ -25,7 +26,7 @@ from services.middleware import REQUEST_ID_HEADER
 from services.principal import Principal, Role
 from services.problems import ProblemError, problem_response
 from services.tracing import TRACEPARENT_HEADER, TraceParent
-from services.uploads import CHUNK, body_limit, is_upload, spool
+from services.uploads import CHUNK, body_limit, is_download, is_upload, spool
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # A whitelist: anything else the caller sends (Authorization, X-Aduan-Identity, cookies) stays here.
@@ -180,20 +181,25 @@ def upstream_headers(
     return headers
 
 
-def relay_response(status: int, raw_headers: RawHeaders, body: bytes) -> Response:
+def relayed_headers(raw_headers: RawHeaders, keep: frozenset[str] = frozenset()) -> RawHeaders:
+    """The service's answer headers the gateway passes on (`keep`: despite the drop list)."""
     named_by_connection = {
         token.strip().lower()
         for name, value in raw_headers
         if name.lower() == b"connection"
         for token in value.decode("latin-1").split(",")
     }
-    response = Response(content=body, status_code=status)
-    response.raw_headers.extend(
+    dropped = (DROPPED_RESPONSE_HEADERS - keep) | named_by_connection
+    return tuple(
         (name.lower(), value)
         for name, value in raw_headers
-        if name.decode("latin-1").lower() not in DROPPED_RESPONSE_HEADERS
-        and name.decode("latin-1").lower() not in named_by_connection
+        if name.decode("latin-1").lower() not in dropped
     )
+
+
+def relay_response(status: int, raw_headers: RawHeaders, body: bytes) -> Response:
+    response = Response(content=body, status_code=status)
+    response.raw_headers.extend(relayed_headers(raw_headers))
     return response
 
 
@@ -223,16 +229,76 @@ async def _send(
         return upstream.status, upstream.raw_headers, await upstream.read()
 
 
-async def forward(
-    request: Request, state: GatewayState, service: str, principal: Principal, body: Body
-) -> Response:
+def upstream_url(request: Request) -> yarl.URL:
     # raw_path keeps the caller's percent-encoding; some servers used to append the query to it.
     raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
-    url = yarl.URL.build(
+    return yarl.URL.build(
         path=raw_path.split(b"?", 1)[0].decode("latin-1"),
         query_string=request.scope["query_string"].decode("latin-1"),
         encoded=True,
     )
+
+
+async def forward_streamed(
+    request: Request, state: GatewayState, service: str, principal: Principal, body: bytes
+) -> Response:
+    """A file download (GET, so a repeat is harmless): relayed as the service streams it, never
+    held whole here. No total timeout (a phone may take minutes for 10 MB), only between reads."""
+    url = upstream_url(request)
+    headers = upstream_headers(request, state, principal, body)
+    session = state.proxies[service]
+    wait = state.settings.proxy_timeout_seconds
+    timeout = aiohttp.ClientTimeout(total=None, connect=min(5.0, wait), sock_read=wait)
+    started = time.perf_counter()
+
+    async def send() -> aiohttp.ClientResponse:
+        return await session.request(
+            request.method,
+            url,
+            headers=headers,
+            data=body or None,
+            allow_redirects=False,
+            timeout=timeout,
+        )
+
+    try:
+        try:
+            upstream = await send()
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
+            upstream = await send()
+    except aiohttp.ClientConnectorError as exc:
+        return _upstream_failed(request, service, "unreachable", exc)
+    except TimeoutError as exc:
+        return _upstream_failed(request, service, "timeout", exc)
+    except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
+        return _upstream_failed(request, service, "failed", exc)
+    UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
+    UPSTREAM_REQUESTS.labels(service, str(upstream.status)).inc()
+    if upstream.status != 200:
+        try:
+            content = await upstream.read()
+        finally:
+            upstream.release()
+        return relay_response(upstream.status, upstream.raw_headers, content)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.content.iter_chunked(CHUNK):
+                yield chunk
+        finally:
+            upstream.release()
+
+    response = StreamingResponse(chunks(), status_code=200)
+    # Content-Length passes: a client can tell a download cut short from a whole one.
+    keep = frozenset({"content-length"})
+    response.raw_headers.extend(relayed_headers(upstream.raw_headers, keep))
+    return response
+
+
+async def forward(
+    request: Request, state: GatewayState, service: str, principal: Principal, body: Body
+) -> Response:
+    url = upstream_url(request)
     headers = upstream_headers(request, state, principal, body)
     session = state.proxies[service]
     started = time.perf_counter()
@@ -284,4 +350,6 @@ async def proxy(request: Request, state: StateDep) -> Response:
     except ClientDisconnect:
         # nginx's "client closed request": nobody reads it, but logs and metrics stay honest.
         return Response(status_code=499)
+    if is_download(request.method, request.url.path):
+        return await forward_streamed(request, state, service, principal, body)
     return await forward(request, state, service, principal, body)

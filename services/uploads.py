@@ -10,12 +10,18 @@ from services.settings import Settings
 
 # POST /api/v1/complaints/{tracking_id}/attachments (intake/attachments/api.py)
 UPLOAD_PATH = re.compile(r"^/api/v1/complaints/[^/]+/attachments/?$")
+# GET /api/v1/complaints/{tracking_id}/attachments/{id}: the gateway relays it as it streams.
+DOWNLOAD_PATH = re.compile(r"^/api/v1/complaints/[^/]+/attachments/[^/]+/?$")
 SPOOL_IN_MEMORY = 1_048_576
 CHUNK = 65_536
 
 
 def is_upload(method: str, path: str) -> bool:
     return method.upper() == "POST" and UPLOAD_PATH.match(path) is not None
+
+
+def is_download(method: str, path: str) -> bool:
+    return method.upper() == "GET" and DOWNLOAD_PATH.match(path) is not None
 
 
 def body_limit(settings: Settings, method: str, path: str) -> int:
