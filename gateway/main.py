@@ -26,7 +26,7 @@ from services.openapi import install_problem_documentation
 from services.problems import install_problem_handlers
 from services.queue import create_arq_redis
 from services.settings import Settings, get_settings
-from services.uploads import body_limit
+from services.uploads import upload_body_limit
 
 
 def create_gateway_app(
@@ -104,7 +104,7 @@ def create_gateway_app(
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
-        upload_limit=body_limit(settings, "POST", "/api/v1/complaints/-/attachments"),
+        upload_limit=upload_body_limit(settings),
     )
     install_cors(app, settings)  # inside the request id and access log: preflights get both
     app.add_middleware(MetricsMiddleware, service="gateway")

@@ -24,10 +24,12 @@ def is_download(method: str, path: str) -> bool:
     return method.upper() == "GET" and DOWNLOAD_PATH.match(path) is not None
 
 
+def upload_body_limit(settings: Settings) -> int:
+    return max(settings.upload_max_body_bytes, settings.max_body_bytes)
+
+
 def body_limit(settings: Settings, method: str, path: str) -> int:
-    if is_upload(method, path):
-        return max(settings.upload_max_body_bytes, settings.max_body_bytes)
-    return settings.max_body_bytes
+    return upload_body_limit(settings) if is_upload(method, path) else settings.max_body_bytes
 
 
 def spool() -> IO[bytes]:
