@@ -103,6 +103,7 @@ async def test_files_larger_than_the_json_limit_pass_and_oversized_ones_store_no
     }
     assert refused_body.status_code == 413
     assert refused_body.json()["code"] == "payload_too_large"
+    assert "file_too_large" not in refused_body.text  # the gateway's answer, not intake's
     assert big_json.status_code == 413
     assert len(listed.json()) == 1
     assert stored(platform.media_dir) == before
