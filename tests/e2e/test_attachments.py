@@ -2,6 +2,7 @@
 the JSON limit pass the gateway, a photo's location does not survive, refused files leave
 nothing behind."""
 
+import asyncio
 import hashlib
 import io
 from pathlib import Path
@@ -129,3 +130,37 @@ async def test_a_confidential_complaints_files_are_not_found_by_strangers(
         )
 
     assert listing.status_code == download.status_code == upload.status_code == 404
+
+
+async def test_uploads_at_the_same_moment_never_pass_the_limit(
+    platform: Platform, settings: Settings
+) -> None:
+    limit = settings.attachment_max_per_complaint
+    async with httpx.AsyncClient(base_url=platform.gateway, timeout=60) as client:
+        tracking_id, token = await file_complaint(client)
+        url = f"/api/v1/complaints/{tracking_id}/attachments"
+        reporter = {"X-Reporter-Token": token}
+        for i in range(limit - 1):
+            pdf = b"%PDF-1.4\n" + str(i).encode() * 100
+            added = await client.post(
+                url, files={"file": ("a.pdf", pdf, "application/pdf")}, headers=reporter
+            )
+            assert added.status_code == 201, added.text
+
+        # Three at once for the last place.
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    url,
+                    files={
+                        "file": ("b.pdf", b"%PDF-1.4\n" + bytes([65 + i]) * 500, "application/pdf")
+                    },
+                    headers=reporter,
+                )
+                for i in range(3)
+            )
+        )
+        listed = await client.get(url, headers=reporter)
+
+    assert sorted(a.status_code for a in answers) == [201, 409, 409]
+    assert len(listed.json()) == limit

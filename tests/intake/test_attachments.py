@@ -141,6 +141,43 @@ async def test_a_photo_with_gps_comes_back_without_any_location_and_still_decode
     assert [p.name for p in world.files()] == [digest]
 
 
+def webp_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 0, 200)).save(out, "WEBP", exif=Image.Exif())
+    return out.getvalue()
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" * 20
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "declared", "kind"),
+    [
+        (photo_with_gps(), "a.JPEG", "image/jpeg", "image/jpeg"),
+        (png_bytes(), "a.png", "image/png", "image/png"),
+        (webp_bytes(), "a.webp", "application/octet-stream", "image/webp"),
+        (pdf_bytes(), "surat", "application/pdf", "application/pdf"),
+        (MP4, "video.mp4", "video/mp4", "video/mp4"),
+    ],
+)
+async def test_each_accepted_type_is_stored_with_the_type_its_bytes_say(
+    world: World, content: bytes, filename: str, declared: str, kind: str
+) -> None:
+    complaint = await world.complaint()
+    client = world.client()
+
+    added = await upload(client, complaint.tracking_id, content, filename, declared)
+
+    assert added.status_code == 201, added.text
+    assert added.json()["content_type"] == kind
+    back = await client.get(added.json()["url"], headers=REPORTER)
+    assert back.headers["content-type"] == kind
+    if kind.startswith("image/"):
+        Image.open(io.BytesIO(back.content)).load()  # re-encoded, still an image
+    else:
+        assert back.content == content  # documents and videos are kept as sent
+
+
 async def test_the_upload_is_on_the_timeline_for_webhooks_and_stored_once(
     world: World, session: AsyncSession
 ) -> None:
