@@ -9,7 +9,8 @@ COPY intake ./intake
 COPY routing ./routing
 COPY notifications ./notifications
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . && useradd --system --home /app aduan
+RUN pip install --no-cache-dir . && useradd --system --home /app aduan \
+    && mkdir -p /app/var/media && chown -R aduan /app/var
 USER aduan
 EXPOSE 8000 8001 8002 8003
 CMD ["aduan", "serve", "gateway"]

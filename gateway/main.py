@@ -26,6 +26,7 @@ from services.openapi import install_problem_documentation
 from services.problems import install_problem_handlers
 from services.queue import create_arq_redis
 from services.settings import Settings, get_settings
+from services.uploads import upload_body_limit
 
 
 def create_gateway_app(
@@ -101,7 +102,11 @@ def create_gateway_app(
     install_problem_documentation(app, identity_required=False)
     # Added last = outermost. No InternalIdentityMiddleware: the gateway is where identity starts.
     app.add_middleware(RateLimitHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        upload_limit=upload_body_limit(settings),
+    )
     install_cors(app, settings)  # inside the request id and access log: preflights get both
     app.add_middleware(MetricsMiddleware, service="gateway")
     app.add_middleware(AccessLogMiddleware)

@@ -4,10 +4,14 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import IO
 
 import aiohttp
 import yarl
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 from prometheus_client import Counter, Histogram
 from starlette.requests import ClientDisconnect
 
@@ -22,6 +26,7 @@ from services.middleware import REQUEST_ID_HEADER
 from services.principal import Principal, Role
 from services.problems import ProblemError, problem_response
 from services.tracing import TRACEPARENT_HEADER, TraceParent
+from services.uploads import CHUNK, body_limit, is_download, is_upload, spool
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # A whitelist: anything else the caller sends (Authorization, X-Aduan-Identity, cookies) stays here.
@@ -104,8 +109,47 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+@dataclass
+class SpooledBody:
+    """A file upload's body: in a scratch file (memory while small, disk beyond), hashed as it
+    arrived, relayed in chunks."""
+
+    file: IO[bytes]
+    size: int
+    sha256: bytes
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        self.file.seek(0)
+        while chunk := self.file.read(CHUNK):
+            yield chunk
+
+
+async def spool_body(request: Request, limit: int) -> SpooledBody:
+    """As read_body, without holding the body in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ProblemError("payload_too_large", f"the limit is {limit} bytes")
+    file = spool()
+    hasher = hashlib.sha256()
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ProblemError("payload_too_large", f"the limit is {limit} bytes")
+            hasher.update(chunk)
+            file.write(chunk)
+    except BaseException:
+        file.close()
+        raise
+    return SpooledBody(file, size, hasher.digest())
+
+
+Body = bytes | SpooledBody
+
+
 def upstream_headers(
-    request: Request, state: GatewayState, principal: Principal, body: bytes = b""
+    request: Request, state: GatewayState, principal: Principal, body: Body = b""
 ) -> dict[str, str]:
     headers = {
         name: ", ".join(values)
@@ -121,8 +165,11 @@ def upstream_headers(
         path=request.scope["path"],
         query=request.scope["query_string"].decode("latin-1"),
         request_id=request_id,
-        body=body,
+        body=body if isinstance(body, bytes) else b"",
+        body_sha256=body.sha256 if isinstance(body, SpooledBody) else None,
     )
+    if isinstance(body, SpooledBody):
+        headers["content-length"] = str(body.size)  # sent as is, not chunked
     # The caller's trace (or the one the gateway started), with the gateway's span as parent.
     trace: TraceParent = request.state.trace
     headers[TRACEPARENT_HEADER] = trace.header()
@@ -134,20 +181,25 @@ def upstream_headers(
     return headers
 
 
-def relay_response(status: int, raw_headers: RawHeaders, body: bytes) -> Response:
+def relayed_headers(raw_headers: RawHeaders, keep: frozenset[str] = frozenset()) -> RawHeaders:
+    """The service's answer headers the gateway passes on (`keep`: despite the drop list)."""
     named_by_connection = {
         token.strip().lower()
         for name, value in raw_headers
         if name.lower() == b"connection"
         for token in value.decode("latin-1").split(",")
     }
-    response = Response(content=body, status_code=status)
-    response.raw_headers.extend(
+    dropped = (DROPPED_RESPONSE_HEADERS - keep) | named_by_connection
+    return tuple(
         (name.lower(), value)
         for name, value in raw_headers
-        if name.decode("latin-1").lower() not in DROPPED_RESPONSE_HEADERS
-        and name.decode("latin-1").lower() not in named_by_connection
+        if name.decode("latin-1").lower() not in dropped
     )
+
+
+def relay_response(status: int, raw_headers: RawHeaders, body: bytes) -> Response:
+    response = Response(content=body, status_code=status)
+    response.raw_headers.extend(relayed_headers(raw_headers))
     return response
 
 
@@ -168,24 +220,85 @@ async def _send(
     method: str,
     url: yarl.URL,
     headers: dict[str, str],
-    body: bytes,
+    body: Body,
 ) -> tuple[int, RawHeaders, bytes]:
+    data = body.chunks() if isinstance(body, SpooledBody) else body or None
     async with session.request(
-        method, url, headers=headers, data=body or None, allow_redirects=False
+        method, url, headers=headers, data=data, allow_redirects=False
     ) as upstream:
         return upstream.status, upstream.raw_headers, await upstream.read()
 
 
-async def forward(
-    request: Request, state: GatewayState, service: str, principal: Principal, body: bytes
-) -> Response:
+def upstream_url(request: Request) -> yarl.URL:
     # raw_path keeps the caller's percent-encoding; some servers used to append the query to it.
     raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
-    url = yarl.URL.build(
+    return yarl.URL.build(
         path=raw_path.split(b"?", 1)[0].decode("latin-1"),
         query_string=request.scope["query_string"].decode("latin-1"),
         encoded=True,
     )
+
+
+async def forward_streamed(
+    request: Request, state: GatewayState, service: str, principal: Principal, body: bytes
+) -> Response:
+    """A file download (GET, so a repeat is harmless): relayed as the service streams it, never
+    held whole here. No total timeout (a phone may take minutes for 10 MB), only between reads."""
+    url = upstream_url(request)
+    headers = upstream_headers(request, state, principal, body)
+    session = state.proxies[service]
+    wait = state.settings.proxy_timeout_seconds
+    timeout = aiohttp.ClientTimeout(total=None, connect=min(5.0, wait), sock_read=wait)
+    started = time.perf_counter()
+
+    async def send() -> aiohttp.ClientResponse:
+        return await session.request(
+            request.method,
+            url,
+            headers=headers,
+            data=body or None,
+            allow_redirects=False,
+            timeout=timeout,
+        )
+
+    try:
+        try:
+            upstream = await send()
+        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
+            upstream = await send()
+    except aiohttp.ClientConnectorError as exc:
+        return _upstream_failed(request, service, "unreachable", exc)
+    except TimeoutError as exc:
+        return _upstream_failed(request, service, "timeout", exc)
+    except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
+        return _upstream_failed(request, service, "failed", exc)
+    UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
+    UPSTREAM_REQUESTS.labels(service, str(upstream.status)).inc()
+    if upstream.status != 200:
+        try:
+            content = await upstream.read()
+        finally:
+            upstream.release()
+        return relay_response(upstream.status, upstream.raw_headers, content)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.content.iter_chunked(CHUNK):
+                yield chunk
+        finally:
+            upstream.release()
+
+    response = StreamingResponse(chunks(), status_code=200)
+    # Content-Length passes: a client can tell a download cut short from a whole one.
+    keep = frozenset({"content-length"})
+    response.raw_headers.extend(relayed_headers(upstream.raw_headers, keep))
+    return response
+
+
+async def forward(
+    request: Request, state: GatewayState, service: str, principal: Principal, body: Body
+) -> Response:
+    url = upstream_url(request)
     headers = upstream_headers(request, state, principal, body)
     session = state.proxies[service]
     started = time.perf_counter()
@@ -223,10 +336,20 @@ async def proxy(request: Request, state: StateDep) -> Response:
     principal = await authenticate(request, state)
     request.state.principal = principal  # for the access line
     await limit_proxied(request, principal)  # 429 over a rate limit
+    limit = body_limit(state.settings, request.method, request.url.path)
     try:
-        # Read whole (bounded) so an oversized body is refused before any service sees it.
-        body = await read_body(request, state.settings.max_body_bytes)
+        # Read whole (bounded) so an oversized body is refused before any service sees it;
+        # a file upload's is spooled to disk rather than held in memory.
+        if is_upload(request.method, request.url.path):
+            spooled = await spool_body(request, limit)
+            try:
+                return await forward(request, state, service, principal, spooled)
+            finally:
+                spooled.file.close()
+        body = await read_body(request, limit)
     except ClientDisconnect:
         # nginx's "client closed request": nobody reads it, but logs and metrics stay honest.
         return Response(status_code=499)
+    if is_download(request.method, request.url.path):
+        return await forward_streamed(request, state, service, principal, body)
     return await forward(request, state, service, principal, body)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import docs
 from services.problems import problem_response
 from services.settings import Settings
+from services.uploads import is_upload
 
 Network = IPv4Network | IPv6Network
 
@@ -122,20 +123,25 @@ class SecurityHeadersMiddleware:
 class BodyLimitMiddleware:
     """Bounds every request body (the gateway's own JSON routes too; the proxy also reads
     bodies bounded): a declared length over the limit is refused before reading, a streamed
-    body once it grows past it, with 413 problem+json either way."""
+    body once it grows past it, with 413 problem+json either way. File uploads
+    (services/uploads.py) have `upload_limit` instead."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit
+        if self.upload_limit is not None and is_upload(scope["method"], scope["path"]):
+            limit = self.upload_limit
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             response = problem_response(
-                Request(scope), "payload_too_large", detail=f"the limit is {self.limit} bytes"
+                Request(scope), "payload_too_large", detail=f"the limit is {limit} bytes"
             )
             await response(scope, receive, send)
             return
@@ -147,14 +153,14 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     # Answer here (frameworks turn errors in a body read into their own 400)
                     # and let the app see the client gone; whatever it sends after is dropped.
                     refused = True
                     response = problem_response(
                         Request(scope),
                         "payload_too_large",
-                        detail=f"the limit is {self.limit} bytes",
+                        detail=f"the limit is {limit} bytes",
                     )
                     await response(scope, receive, send)
                     return {"type": "http.disconnect"}

@@ -39,10 +39,17 @@ class GatewayState:
         query: str = "",
         request_id: str = "",
         body: bytes = b"",
+        body_sha256: bytes | None = None,
     ) -> str:
         """X-Aduan-Identity for one request to a service (services/identity.py)."""
         return self.signer.sign(
-            principal, method=method, path=path, query=query, request_id=request_id, body=body
+            principal,
+            method=method,
+            path=path,
+            query=query,
+            request_id=request_id,
+            body=body,
+            body_sha256=body_sha256,
         )
 
     async def close(self) -> None:

@@ -57,6 +57,11 @@ def body_digest(body: bytes) -> str:
     return _b64encode(hashlib.sha256(body).digest())
 
 
+def b64_digest(sha256: bytes) -> str:
+    """The header's form of a body's SHA-256 computed elsewhere (a body read in chunks)."""
+    return _b64encode(sha256)
+
+
 def key_id(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return _b64encode(hashlib.sha256(raw).digest()[:6])
@@ -153,10 +158,12 @@ class IdentitySigner:
         request_id: str = "",
         body: bytes = b"",
         now: float | None = None,
+        body_sha256: bytes | None = None,
     ) -> str:
+        """`body_sha256`: the body's SHA-256 when it was hashed as it streamed (not in memory)."""
         iat = int(now if now is not None else time.time())
         payload = _b64encode(principal.model_dump_json().encode())
-        digest = body_digest(body)
+        digest = _b64encode(body_sha256) if body_sha256 is not None else body_digest(body)
         message = _message(self.kid, iat, method, path, query, request_id, digest, payload)
         signature = _b64encode(self._key.sign(message))
         return f"{VERSION}.{self.kid}.{iat}.{payload}.{digest}.{signature}"

@@ -1,7 +1,9 @@
 """ASGI middleware shared by every service: request ids, internal identity, metrics."""
 
+import hashlib
 import time
 import uuid
+from typing import IO
 
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers
@@ -10,10 +12,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.context import trace_context
-from services.identity import IDENTITY_HEADER, IdentityVerifier, InvalidIdentity
+from services.identity import IDENTITY_HEADER, IdentityVerifier, InvalidIdentity, b64_digest
 from services.problems import problem_response
 from services.settings import Settings
 from services.tracing import incoming_or_new
+from services.uploads import CHUNK, body_limit, spool
 
 REQUEST_ID_HEADER = "X-Request-ID"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -65,7 +68,8 @@ class RequestContextMiddleware:
 class InternalIdentityMiddleware:
     """Refuse (401) any request that did not come through the gateway: its identity header must
     be signed by the gateway's key for this very request (method, path, query, request id and
-    body), recently. The body is read here to check its hash, then handed on to the app.
+    body), recently. The body is read here to check its hash, then handed on to the app:
+    held in memory while small, spooled to disk beyond (a file upload's), replayed in chunks.
 
     A service holds public keys only; it refuses to start with the gateway's private key."""
 
@@ -85,7 +89,7 @@ class InternalIdentityMiddleware:
             max_age=settings.internal_max_age_seconds,
             clock_skew=settings.internal_clock_skew_seconds,
         )
-        self.max_body = settings.max_body_bytes
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
@@ -100,48 +104,71 @@ class InternalIdentityMiddleware:
                 query=scope["query_string"].decode("latin-1"),
                 request_id=headers.get(REQUEST_ID_HEADER, ""),
             )
-            body = await _read_body(receive, self.max_body)
+            limit = body_limit(self.settings, scope["method"], scope["path"])
+            body = await _read_body(receive, limit)
             if body is None:
                 return  # the client went away
-            if not verified.matches(body):
-                raise InvalidIdentity("the body is not the one the identity was signed for")
         except InvalidIdentity as exc:
-            response: Response = problem_response(
-                Request(scope),
-                "unauthenticated",
-                detail=f"request did not come through the gateway: {exc}",
-            )
-            await response(scope, receive, send)
+            await _refuse(scope, receive, send, exc)
             return
-        scope.setdefault("state", {})["principal"] = verified.principal
-        replayed = False
+        with body.file:
+            if body.digest != verified.body_sha256:
+                mismatch = InvalidIdentity("the body is not the one the identity was signed for")
+                await _refuse(scope, receive, send, mismatch)
+                return
+            scope.setdefault("state", {})["principal"] = verified.principal
+            body.file.seek(0)
+            done = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            async def replay() -> Message:
+                nonlocal done
+                if done:
+                    return await receive()
+                chunk = body.file.read(CHUNK)
+                done = len(chunk) < CHUNK or body.file.tell() >= body.size
+                return {"type": "http.request", "body": chunk, "more_body": not done}
 
-        await self.app(scope, replay, send)
+            await self.app(scope, replay, send)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body (None if the client disconnected). Past `limit` bytes reading stops: such
-    a body was not signed by the gateway, which refuses larger ones."""
-    chunks: list[bytes] = []
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: InvalidIdentity) -> None:
+    response: Response = problem_response(
+        Request(scope), "unauthenticated", detail=f"request did not come through the gateway: {exc}"
+    )
+    await response(scope, receive, send)
+
+
+class _Body:
+    def __init__(self, file: IO[bytes], size: int, digest: str) -> None:
+        self.file = file
+        self.size = size
+        self.digest = digest
+
+
+async def _read_body(receive: Receive, limit: int) -> _Body | None:
+    """The whole body in a scratch file with its digest (None if the client disconnected).
+    Past `limit` bytes reading stops: such a body was not signed by the gateway, which refuses
+    larger ones."""
+    file = spool()
+    hasher = hashlib.sha256()
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise InvalidIdentity("the body is larger than the gateway signs")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                file.close()
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise InvalidIdentity("the body is larger than the gateway signs")
+            hasher.update(chunk)
+            file.write(chunk)
+            if not message.get("more_body", False):
+                return _Body(file, size, b64_digest(hasher.digest()))
+    except BaseException:
+        file.close()
+        raise
 
 
 class ObservingMiddleware:

@@ -41,6 +41,8 @@ class Permission(enum.StrEnum):
     complaint_follow = "complaint:follow"
     # Open311: set the region of a complaint that came without one (national admins only)
     verification_region = "verification:set_region"
+    # attachments (issue 8): the reporter to its complaint, an agency to its follow-up
+    attachment_upload = "attachment:upload"
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -72,6 +74,10 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.complaint_follow: frozenset({R.citizen}),
     # A complaint without a region lies in no coordinator's region: national admins set it.
     Permission.verification_region: frozenset({R.admin}),
+    # attachments (issue 8): intake checks who is the reporter or the follow-up's agency
+    Permission.attachment_upload: frozenset(
+        {R.anonymous, R.citizen, R.admin, R.coordinator, R.liaison, R.agency}
+    ),
 }
 
 

@@ -178,6 +178,29 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
         "That complaint is itself a duplicate: name the one it duplicates",
         "Pengaduan itu sendiri duplikat: sebutkan pengaduan aslinya",
     ),
+    # attachments (issue 8)
+    "unsupported_file_type": (
+        "Only JPEG, PNG, WebP, PDF and MP4 files are accepted",
+        "Hanya berkas JPEG, PNG, WebP, PDF dan MP4 yang diterima",
+    ),
+    "file_type_mismatch": (
+        "The declared type or file name does not match the file's content",
+        "Jenis atau nama berkas yang dinyatakan tidak sesuai dengan isinya",
+    ),
+    "file_too_large": ("The file is too large", "Berkas terlalu besar"),
+    "empty_file": ("The file is empty", "Berkas kosong"),
+    "unreadable_file": ("The file cannot be read", "Berkas tidak dapat dibaca"),
+    "malformed_multipart": (
+        "Not a readable multipart/form-data body",
+        "Bukan isi multipart/form-data yang dapat dibaca",
+    ),
+    "too_many_attachments": ("Too many attachments", "Terlalu banyak lampiran"),
+    "complaint_closed": ("The complaint is closed", "Pengaduan sudah ditutup"),
+    "unknown_follow_up": ("Unknown follow-up", "Tindak lanjut tidak dikenal"),
+    "unknown_field": ("Unknown field", "Kolom tidak dikenal"),
+    "too_long": ("Too long", "Terlalu panjang"),
+    "one_file_only": ("One file per request", "Satu berkas per permintaan"),
+    "image_too_large": ("The image has too many pixels", "Gambar memiliki terlalu banyak piksel"),
 }
 
 

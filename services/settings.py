@@ -245,6 +245,39 @@ class Settings(BaseSettings):
         description="Who runs the Open311 endpoint, as discovery.json names it",
     )
 
+    # Attachments (intake): README "Attachments"; storage behind services/storage.py.
+    attachment_max_bytes: int = Field(
+        default=10_485_760, description="Largest attachment file (bytes), checked while it streams"
+    )
+    attachment_max_per_complaint: int = Field(
+        default=5,
+        description="Most files a reporter attaches to one complaint (an agency: to one follow-up)",
+    )
+    attachment_max_pixels: int = Field(
+        default=40_000_000, description="Largest image (width × height) re-encoded; larger: 422"
+    )
+    upload_max_body_bytes: int = Field(
+        default=11_534_336,
+        description="Body limit of attachment uploads at the gateway and the services (the file "
+        "and its multipart envelope); other requests keep max_body_bytes",
+    )
+    media_storage: str = Field(
+        default="local", pattern="^(local|s3)$", description="Where attachments are kept"
+    )
+    media_dir: Path = Field(
+        default=Path("var/media"), description="local storage: the directory of the files"
+    )
+    media_s3_endpoint_url: str | None = Field(
+        default=None,
+        description="s3 storage: endpoint, e.g. https://s3.ap-southeast-3.amazonaws.com",
+    )
+    media_s3_bucket: str | None = Field(default=None, description="s3 storage: the bucket")
+    media_s3_region: str = Field(default="us-east-1", description="s3 storage: SigV4 region")
+    media_s3_access_key_id: str | None = Field(default=None, description="s3 storage: key id")
+    media_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="s3 storage: secret key"
+    )
+
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -22,7 +22,9 @@ from services.models import (
     ApiKey,
     Complaint,
     ComplaintAgency,
+    ComplaintAttachment,
     ComplaintClock,
+    ComplaintFollowUp,
     DispositionRule,
     Event,
     Open311Request,
@@ -303,3 +305,67 @@ async def add_open311_request(
     session.add(request)
     await session.flush()
     return request
+
+
+# --- attachments (issue 8) --------------------------------------------------------------------
+
+
+async def add_follow_up(
+    session: AsyncSession, complaint: Complaint, agency_code: str, text: str = "Sudah ditinjau."
+) -> ComplaintFollowUp:
+    """A follow-up (tindak lanjut) the seeded agency `agency_code` gave on `complaint`."""
+    agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
+    assert agency is not None, f"no seeded agency {agency_code}"
+    follow_up = ComplaintFollowUp(
+        id=new_id(),
+        complaint_id=complaint.id,
+        agency_id=agency.id,
+        text=text,
+        actor_role="liaison",
+        actor_id=None,
+    )
+    session.add(follow_up)
+    await session.flush()
+    return follow_up
+
+
+def photo_with_gps(width: int = 64, height: int = 48, orientation: int = 1) -> bytes:
+    """A JPEG such as a phone writes: EXIF with the camera, an orientation and a GPS IFD that
+    places it at a reporter's home (-6.2°, 106.8°)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    image.paste((30, 30, 200), (0, 0, width // 2, height // 2))  # a corner shows the rotation
+    exif = Image.Exif()
+    exif[0x010F] = "Pabrikan Ponsel"  # Make
+    exif[0x0112] = orientation
+    exif[0x8825] = {  # GPSInfo IFD
+        1: "S",  # GPSLatitudeRef
+        2: (6.0, 12.0, 30.5),  # GPSLatitude
+        3: "E",  # GPSLongitudeRef
+        4: (106.0, 48.0, 10.2),  # GPSLongitude
+    }
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=90)
+    return out.getvalue()
+
+
+async def add_attachment(
+    session: AsyncSession, complaint: Complaint, *, sha256: str | None = None, by: str = "reporter"
+) -> ComplaintAttachment:
+    """An attachment row only (no file in the media store): for limits and listings."""
+    attachment = ComplaintAttachment(
+        id=new_id(),
+        complaint_id=complaint.id,
+        sha256=sha256 or secrets.token_hex(32),
+        content_type="application/pdf",
+        size=1234,
+        filename="surat.pdf",
+        uploaded_by=by,
+        actor_role="anonymous",
+    )
+    session.add(attachment)
+    await session.flush()
+    return attachment

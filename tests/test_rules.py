@@ -136,6 +136,7 @@ OWNERS: dict[str, set[str]] = {
     # convo: followers of a complaint (comments, replies and ratings are events)
     "ComplaintFollower": {"intake"},
     "Open311Request": {"intake"},  # Open311 GeoReport v2
+    "ComplaintAttachment": {"intake"},  # attachments (issue 8)
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

@@ -36,6 +36,8 @@ class EventType(enum.StrEnum):
     complaint_marked_duplicate = "complaint.marked_duplicate"  # {duplicate_of} → duplicate
     # Open311: an admin gave a complaint without a region its region (then verification reruns)
     complaint_region_set = "complaint.region_set"
+    # Attachments (issue 8): a file of the reporter's, or of an agency's follow-up
+    complaint_attachment_added = "complaint.attachment_added"
 
 
 class Consumer(enum.StrEnum):

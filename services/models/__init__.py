@@ -1,6 +1,7 @@
 """Every ORM table of the platform, on one MetaData (Alembic's target)."""
 
 from services.models.account import Account, ApiKey, RefreshToken
+from services.models.attachment import ComplaintAttachment  # attachments (issue 8)
 from services.models.base import Base
 from services.models.complaint import (
     AssignmentRole,
@@ -34,6 +35,7 @@ __all__ = [
     "ClockKind",
     "Complaint",
     "ComplaintAgency",
+    "ComplaintAttachment",  # attachments (issue 8)
     "ComplaintClock",
     "ComplaintFollowUp",
     "ComplaintFollower",  # convo

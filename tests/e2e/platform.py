@@ -42,6 +42,11 @@ class Platform:
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
 
+    @property
+    def media_dir(self) -> Path:
+        """Where the platform's intake keeps attachment files."""
+        return self.log_dir / "media"
+
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
@@ -61,6 +66,7 @@ class Platform:
             # The tests file many complaints from one address; test_ratelimit_processes.py
             # starts gateways of its own with the limits on.
             "ADUAN_RATE_LIMITS_ENABLED": "false",
+            "ADUAN_MEDIA_DIR": str(self.media_dir),  # attachments: the run's own store
         }
         env |= {f"ADUAN_{svc.upper()}_PORT": str(port) for svc, port in self.ports.items()}
         if name == "gateway":

@@ -1,0 +1,1 @@
+"""Attachments: files of a complaint's reporter and of the agencies' follow-ups."""
