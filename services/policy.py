@@ -35,6 +35,9 @@ class Permission(enum.StrEnum):
     disposition_preview = "disposition:preview"  # the routing dry-run
     agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
     directory_manage = "directory:manage"  # agencies, categories' policy, disposition rules
+    # statistics (routing/stats): regions and the ranking; an agency's own statistics
+    stats_read = "stats:read"
+    agency_stats_read = "stats:read_agency"  # coordinators: their agency and its offices
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -60,6 +63,9 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # national admins on every agency's.
     Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),
     Permission.directory_manage: frozenset({R.admin}),
+    # statistics (routing/stats): no personal data; a coordinator sees its own agency's
+    Permission.stats_read: frozenset({R.admin, R.ops}),
+    Permission.agency_stats_read: frozenset({R.admin, R.ops, R.coordinator}),
 }
 
 

@@ -134,6 +134,12 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "agency_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "regions_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "invalid_otp": ("The code is not valid", "Kode tidak valid"),
+    # statistics (routing/stats)
+    "period_reversed": (
+        "The period ends before it starts",
+        "Periode berakhir sebelum dimulai",
+    ),
+    "unknown_measure": ("Unknown measure", "Ukuran tidak dikenal"),
 }
 
 

@@ -18,6 +18,7 @@ from services.models.routing import (
     DispositionRule,
     TargetLevel,
 )
+from services.models.stats import StatsComplaintFact, StatsWatermark, StatsWeekly
 from services.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -42,6 +43,9 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionLevel",
+    "StatsComplaintFact",
+    "StatsWatermark",
+    "StatsWeekly",
     "TargetLevel",
     "WebhookDelivery",
     "WebhookEndpoint",
