@@ -46,7 +46,7 @@ def _counts_by(column: str, values: Sequence[str]) -> str:
 def _histogram(kind: str) -> str:
     last = HISTOGRAM_BUCKETS - 1
     buckets = ", ".join(
-        f"count(*) FILTER (WHERE least({kind}_days, {last}) = {i})::int"
+        f"count(*) FILTER (WHERE {kind}_days {'>=' if i == last else '='} {i})::int"
         for i in range(HISTOGRAM_BUCKETS)
     )
     return f"ARRAY[{buckets}]"
