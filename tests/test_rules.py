@@ -133,6 +133,10 @@ OWNERS: dict[str, set[str]] = {
     "Account": {"gateway"},
     "RefreshToken": {"gateway"},
     "ApiKey": {"gateway"},
+    # statistics (routing/stats)
+    "StatsComplaintFact": {"routing"},
+    "StatsWeekly": {"routing"},
+    "StatsWatermark": {"routing"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 
