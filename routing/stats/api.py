@@ -96,8 +96,18 @@ async def region_stats(
     first: From = None,
     to: To = None,
     category: CategoryQ = None,
+    province: Annotated[
+        str | None,
+        Query(
+            max_length=2,
+            pattern=r"^\d{2}$",
+            description="Only the kabupaten/kota of this province",
+            examples=["11"],
+        ),
+    ] = None,
 ) -> RegionsOut:
-    return await service.regions(level, service.period(first, to, category, day))
+    period = service.period(first, to, category, day)
+    return await service.regions(level, period, province if level == "regency" else None)
 
 
 @router.get(

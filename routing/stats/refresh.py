@@ -6,7 +6,7 @@ transaction; running it twice, or two workers at once, recomputes the same rows.
 The watermark trails the clock by `stats_refresh_overlap_seconds`: an event is stamped when it
 is recorded but visible only when its transaction commits, so the latest events are read again
 at the next run rather than missed. Complaints with no facts at all (data that existed before
-the job, or was loaded directly) are picked up too."""
+the job) are picked up by a one-time backfill."""
 
 import uuid
 from collections.abc import Sequence
@@ -23,6 +23,7 @@ from services.uow import unit_of_work
 
 log = get_logger(__name__)
 WATERMARK = "facts"
+BACKFILLED = "backfilled"
 
 
 async def refresh_complaints(
@@ -68,10 +69,15 @@ async def refresh_step(session: AsyncSession, now: datetime, overlap: timedelta,
         if mark is None or advanced > mark:
             await repository.set_watermark(WATERMARK, advanced)
             progressed += len(ids)
-    if len(ids) < batch:
-        missing = await repository.complaints_without_facts(batch - len(ids))
+    # Complaints from before the job (no facts, their events behind no watermark): read once,
+    # until none is left, then never again (every later complaint has its submitted event).
+    if len(ids) < batch and await repository.watermark(BACKFILLED) is None:
+        wanted = batch - len(ids)
+        missing = await repository.complaints_without_facts(wanted)
         ids += [i for i in missing if i not in ids]
         progressed += len(missing)
+        if len(missing) < wanted:
+            await repository.set_watermark(BACKFILLED, now)
     await refresh_complaints(session, ids, now)
     return progressed
 

@@ -91,9 +91,9 @@ class StatsService:
         return Counts(**by)
 
     async def _region_measures(
-        self, level: Level, period: Period
+        self, level: Level, period: Period, within: str | None = None
     ) -> list[tuple[RegionRow, dict[str, Measure], Counts]]:
-        regions = await self.repository.regions(level)
+        regions = await self.repository.regions(level, within)
         totals = {
             row["code"]: Totals.of(row)
             for row in await self.repository.region_totals(
@@ -114,8 +114,8 @@ class StatsService:
             for region in regions
         ]
 
-    async def regions(self, level: Level, period: Period) -> RegionsOut:
-        found = await self._region_measures(level, period)
+    async def regions(self, level: Level, period: Period, within: str | None = None) -> RegionsOut:
+        found = await self._region_measures(level, period, within)
         return RegionsOut(
             level=level,
             period=period,
@@ -207,7 +207,7 @@ class StatsService:
         population = None
         if region:
             found = await self.repository.region(region)
-            if found is None:
+            if found is None or found.level not in {"provinsi", "kabupaten_kota"}:
                 raise ProblemError("validation_failed", errors=[("/region", "unknown_region")])
             population = found.population
         rows = {

@@ -386,6 +386,21 @@ async def test_a_category_narrows_the_counts(ops: httpx.AsyncClient) -> None:
     assert region["counts"]["category"] == {"kesehatan": 2}
 
 
+async def test_a_province_narrows_the_kabupaten_listed(ops: httpx.AsyncClient) -> None:
+    response = await ops.get(
+        "/api/v1/stats/regions", params={"level": "regency", "province": "32", **PERIOD}
+    )
+
+    codes = [r["code"] for r in response.json()["items"]]
+    assert codes and all(code.startswith("32.") for code in codes)
+    assert (
+        next(r for r in response.json()["items"] if r["code"] == "32.01")["measures"]["complaints"][
+            "value"
+        ]
+        == 1.0
+    )
+
+
 async def test_provinces_are_graded_with_the_measure_that_pulled_them_down(
     ops: httpx.AsyncClient,
 ) -> None:
