@@ -136,6 +136,7 @@ OWNERS: dict[str, set[str]] = {
     # statistics (routing/stats)
     "StatsComplaintFact": {"routing"},
     "StatsWeekly": {"routing"},
+    "StatsWeeklyAgency": {"routing"},
     "StatsWatermark": {"routing"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}

@@ -6,6 +6,7 @@ Create Date: 2026-12-02 03:10:00.000000
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -41,6 +42,26 @@ COUNTS = (
     "rated",
     "rating_sum",
 )
+
+
+def rollup_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("complaints", sa.Integer(), nullable=False),
+        sa.Column("by_status", postgresql.JSONB(), nullable=False),
+        sa.Column("by_report_type", postgresql.JSONB(), nullable=False),
+        sa.Column("by_channel", postgresql.JSONB(), nullable=False),
+        *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS[:3]],
+        *[
+            column
+            for kind in HISTOGRAMS
+            for column in (
+                sa.Column(f"{kind}_met", sa.Integer(), nullable=False),
+                sa.Column(f"{kind}_counted", sa.Integer(), nullable=False),
+                sa.Column(f"{kind}_hist", postgresql.ARRAY(sa.Integer()), nullable=False),
+            )
+        ],
+        *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS[9:]],
+    ]
 
 
 def upgrade() -> None:
@@ -85,9 +106,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_stats_facts_week_region", "stats_complaint_facts", ["week", "region_code"])
     op.create_index(
-        "ix_stats_facts_agencies", "stats_complaint_facts", ["agency_ids"], postgresql_using="gin"
-    )
-    op.create_index(
         "ix_stats_facts_stalled",
         "stats_complaint_facts",
         ["last_event_at"],
@@ -110,25 +128,14 @@ def upgrade() -> None:
         sa.Column("week", sa.Date(), primary_key=True),
         sa.Column("region_code", sa.String(16), primary_key=True),
         sa.Column("category_code", sa.String(64), primary_key=True),
-        sa.Column("complaints", sa.Integer(), nullable=False),
-        sa.Column("by_status", postgresql.JSONB(), nullable=False),
-        sa.Column("by_report_type", postgresql.JSONB(), nullable=False),
-        sa.Column("by_channel", postgresql.JSONB(), nullable=False),
-        *[
-            column
-            for name in COUNTS[:3]
-            for column in [sa.Column(name, sa.Integer(), nullable=False)]
-        ],
-        *[
-            column
-            for kind in HISTOGRAMS
-            for column in (
-                sa.Column(f"{kind}_met", sa.Integer(), nullable=False),
-                sa.Column(f"{kind}_counted", sa.Integer(), nullable=False),
-                sa.Column(f"{kind}_hist", postgresql.ARRAY(sa.Integer()), nullable=False),
-            )
-        ],
-        *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS[9:]],
+        *rollup_columns(),
+    )
+    op.create_table(
+        "stats_weekly_agencies",
+        sa.Column("week", sa.Date(), primary_key=True),
+        sa.Column("agency_id", sa.Uuid(), primary_key=True),
+        sa.Column("category_code", sa.String(64), primary_key=True),
+        *rollup_columns(),
     )
     op.create_index("ix_stats_weekly_category_week", "stats_weekly", ["category_code", "week"])
     op.create_table(
@@ -143,5 +150,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_events_occurred_at", table_name="events")
     op.drop_table("stats_watermarks")
+    op.drop_table("stats_weekly_agencies")
     op.drop_table("stats_weekly")
     op.drop_table("stats_complaint_facts")

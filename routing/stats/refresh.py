@@ -47,9 +47,12 @@ async def refresh_complaints(
         for c in complaints
     ]
     cells = await repository.cells_of(ids)
+    agency_cells = await repository.agency_cells_of(ids)
     await repository.save_facts(facts)
     cells |= {(f.week, f.region_code) for f in facts}
+    agency_cells |= {(f.week, a) for f in facts for a in f.agency_ids}
     await repository.rebuild(cells)
+    await repository.rebuild_agencies(agency_cells)
     return facts
 
 

@@ -25,6 +25,7 @@ from services.models import (
     StatsComplaintFact,
     StatsWatermark,
     StatsWeekly,
+    StatsWeeklyAgency,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -96,6 +97,20 @@ SELECT {ROLLUP_COLUMNS} FROM (
     WHERE (week, region_code) IN (SELECT * FROM unnest(CAST(:weeks AS date[]),
                                                        CAST(:regions AS varchar[])))
     GROUP BY GROUPING SETS ((week, region_code, category_code), (week, region_code))
+) AS cell
+"""
+AGENCY_COLUMNS = ROLLUP_COLUMNS.replace("region_code", "agency_id", 1)
+# A complaint counts for each agency in its agency_ids (handlers and every agency above them).
+REBUILD_AGENCY_CELLS = f"""
+INSERT INTO stats_weekly_agencies ({AGENCY_COLUMNS})
+SELECT {AGENCY_COLUMNS} FROM (
+    SELECT week, agency_id, coalesce(category_code, '') AS category_code,
+    {FACT_AGGREGATES}
+    FROM stats_complaint_facts CROSS JOIN LATERAL unnest(agency_ids) AS handled(agency_id)
+    WHERE week = ANY(CAST(:week_set AS date[]))
+      AND (week, agency_id) IN (SELECT * FROM unnest(CAST(:weeks AS date[]),
+                                                     CAST(:agencies AS uuid[])))
+    GROUP BY GROUPING SETS ((week, agency_id, category_code), (week, agency_id))
 ) AS cell
 """
 # The rollup's sums, summed again over a period and a set of regions.
@@ -270,14 +285,41 @@ class StatsRepository:
         """Recompute the rollup rows of (week, region) cells from their facts."""
         if not cells:
             return
-        weeks = [c[0] for c in cells]
-        regions = [c[1] for c in cells]
         await self.session.execute(
             StatsWeekly.__table__.delete().where(  # type: ignore[attr-defined]
                 tuple_(StatsWeekly.week, StatsWeekly.region_code).in_(list(cells))
             )
         )
-        await self.session.execute(text(REBUILD_CELLS), {"weeks": weeks, "regions": regions})
+        await self.session.execute(
+            text(REBUILD_CELLS),
+            {"weeks": [c[0] for c in cells], "regions": [c[1] for c in cells]},
+        )
+
+    async def rebuild_agencies(self, cells: Collection[tuple[date, uuid.UUID]]) -> None:
+        """Recompute the rollup rows of (week, agency) cells from their facts."""
+        if not cells:
+            return
+        await self.session.execute(
+            StatsWeeklyAgency.__table__.delete().where(  # type: ignore[attr-defined]
+                tuple_(StatsWeeklyAgency.week, StatsWeeklyAgency.agency_id).in_(list(cells))
+            )
+        )
+        await self.session.execute(
+            text(REBUILD_AGENCY_CELLS),
+            {
+                "week_set": sorted({c[0] for c in cells}),
+                "weeks": [c[0] for c in cells],
+                "agencies": [c[1] for c in cells],
+            },
+        )
+
+    async def agency_cells_of(self, ids: Sequence[uuid.UUID]) -> set[tuple[date, uuid.UUID]]:
+        rows = await self.session.execute(
+            select(StatsComplaintFact.week, func.unnest(StatsComplaintFact.agency_ids)).where(
+                StatsComplaintFact.complaint_id.in_(ids)
+            )
+        )
+        return {(r[0], r[1]) for r in rows}
 
     # --- the statistics calls ------------------------------------------------------------
     async def regions(self, level: str, prefix: str | None = None) -> list[RegionRow]:
@@ -322,14 +364,23 @@ class StatsRepository:
         self, level: str, first: date, last: date, category: str | None
     ) -> list[tuple[str, str, str, int]]:
         """(region, dimension, value, complaints) for status, report type, channel, category."""
-        key = _region_key(level)
-        where = f"week BETWEEN :first AND :last AND {_level_filter(level)}"
+        return await self._breakdowns(
+            "stats_weekly",
+            _region_key(level),
+            _level_filter(level),
+            self._period(first, last, category),
+        )
+
+    async def _breakdowns(
+        self, table: str, key: str, where: str, params: dict[str, Any]
+    ) -> list[tuple[str, str, str, int]]:
+        where = f"week BETWEEN :first AND :last AND {where}"
         rows = await self.session.execute(
             text(
                 " UNION ALL ".join(
                     [
                         f"SELECT {key}, '{dim}', e.key, sum(e.value::int)::int "
-                        f"FROM stats_weekly, jsonb_each_text({column}) AS e "
+                        f"FROM {table}, jsonb_each_text({column}) AS e "
                         f"WHERE category_code = :category AND {where} GROUP BY 1, 3"
                         for dim, column in (
                             ("status", "by_status"),
@@ -339,15 +390,15 @@ class StatsRepository:
                     ]
                     + [
                         f"SELECT {key}, 'category', category_code, sum(complaints)::int "
-                        f"FROM stats_weekly WHERE category_code <> '' "
+                        f"FROM {table} WHERE category_code <> '' "
                         "AND (:category = '' OR category_code = :category) "
                         f"AND {where} GROUP BY 1, 3"
                     ]
                 )
             ),
-            self._period(first, last, category),
+            params,
         )
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+        return [(str(r[0]), r[1], r[2], r[3]) for r in rows]
 
     async def weekly_totals(
         self, prefix: str | None, first: date, last: date, category: str | None
@@ -364,35 +415,24 @@ class StatsRepository:
         )
         return [dict(r._mapping) for r in rows]
 
-    def _agency_where(self, agency_id: uuid.UUID, category: str | None) -> str:
-        where = "agency_ids @> ARRAY[CAST(:agency AS uuid)] AND week BETWEEN :first AND :last"
-        return where + (" AND category_code = :category" if category else "")
-
     async def agency_totals(
         self, agency_id: uuid.UUID, first: date, last: date, category: str | None
-    ) -> dict[str, Any]:
-        """One agency's (and its offices') facts, aggregated straight (through the GIN
-        index on agency_ids: an agency's complaints, not the whole table)."""
-        params = {**self._period(first, last, category), "agency": str(agency_id)}
+    ) -> tuple[dict[str, Any], list[tuple[str, str, int]]]:
+        """One agency's (offices rolled up) sums over the weeks, and its breakdowns."""
+        params = {**self._period(first, last, category), "agency": agency_id}
         row = (
             await self.session.execute(
                 text(
-                    f"SELECT {FACT_AGGREGATES} FROM stats_complaint_facts "
-                    f"WHERE {self._agency_where(agency_id, category)}"
+                    f"SELECT {ROLLUP_SUMS} FROM stats_weekly_agencies WHERE agency_id = :agency "
+                    "AND category_code = :category AND week BETWEEN :first AND :last"
                 ),
                 params,
             )
         ).one()
-        found = dict(row._mapping)
-        categories = await self.session.execute(
-            text(
-                "SELECT category_code, count(*)::int FROM stats_complaint_facts "
-                f"WHERE {self._agency_where(agency_id, category)} GROUP BY 1"
-            ),
-            params,
+        breakdowns = await self._breakdowns(
+            "stats_weekly_agencies", "agency_id", "agency_id = :agency", params
         )
-        found["by_category"] = {r[0]: r[1] for r in categories}
-        return found
+        return dict(row._mapping), [(d, v, n) for _, d, v, n in breakdowns]
 
     async def agency(self, agency_id: uuid.UUID) -> tuple[str, str, str] | None:
         row = (

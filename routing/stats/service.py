@@ -3,7 +3,6 @@
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,15 +180,10 @@ class StatsService:
         agency = await self.repository.agency(agency_id)
         if agency is None:
             raise not_visible("agency", agency_id)
-        row: dict[str, Any] = await self.repository.agency_totals(
+        row, breakdowns = await self.repository.agency_totals(
             agency_id, period.first_week, period.last_week, period.category
         )
-        counts = Counts(
-            status=row["by_status"],
-            report_type=row["by_report_type"],
-            channel=row["by_channel"],
-            category=row["by_category"],
-        )
+        counts = self._counts(breakdowns)
         return AgencyStats(
             agency_id=agency_id,
             code=agency[0],

@@ -18,7 +18,12 @@ from services.models.routing import (
     DispositionRule,
     TargetLevel,
 )
-from services.models.stats import StatsComplaintFact, StatsWatermark, StatsWeekly
+from services.models.stats import (
+    StatsComplaintFact,
+    StatsWatermark,
+    StatsWeekly,
+    StatsWeeklyAgency,
+)
 from services.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "StatsComplaintFact",
     "StatsWatermark",
     "StatsWeekly",
+    "StatsWeeklyAgency",
     "TargetLevel",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -3,8 +3,9 @@ watermark job from the events. Never read the complaint table per statistics cal
 
 - `stats_complaint_facts`: one row per complaint, every measure already derived (working days,
   met or missed, returned, forwarded, ...), recomputed whenever the complaint has an event.
-- `stats_weekly`: per ISO week (WIB), kabupaten/kota (or province, for a complaint located at
-  a province only) and category, the facts summed; `category_code = ''` rows sum every
+- `stats_weekly` (`stats_weekly_agencies`): per ISO week (WIB), kabupaten/kota (or province,
+  for a complaint located at a province only; or agency, offices rolled up) and category, the
+  facts summed; `category_code = ''` rows sum every
   category, so a call without a category reads one row per region and week. Durations are
   histograms by whole working days (the last bucket holds everything longer).
 """
@@ -61,19 +62,15 @@ class StatsComplaintFact(Base):
 
     __table_args__ = (
         Index("ix_stats_facts_week_region", "week", "region_code"),
-        Index("ix_stats_facts_agencies", "agency_ids", postgresql_using="gin"),
         Index("ix_stats_facts_stalled", "last_event_at", postgresql_where=text("is_open")),
         Index("ix_stats_facts_overdue", "submitted_at", postgresql_where=text("overdue")),
         Index("ix_stats_facts_returned", "submitted_at", postgresql_where=text("returns > 1")),
     )
 
 
-class StatsWeekly(Base):
-    __tablename__ = "stats_weekly"
+class RollupColumns:
+    """The sums a rollup row keeps (one cell: a week × a region or an agency × a category)."""
 
-    week: Mapped[date] = mapped_column(primary_key=True)
-    region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
-    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
     complaints: Mapped[int]
     by_status: Mapped[dict[str, int]] = mapped_column(JSONB)
     by_report_type: Mapped[dict[str, int]] = mapped_column(JSONB)
@@ -103,7 +100,26 @@ class StatsWeekly(Base):
     rated: Mapped[int]
     rating_sum: Mapped[int]
 
+
+class StatsWeekly(RollupColumns, Base):
+    __tablename__ = "stats_weekly"
+
+    week: Mapped[date] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
+
     __table_args__ = (Index("ix_stats_weekly_category_week", "category_code", "week"),)
+
+
+class StatsWeeklyAgency(RollupColumns, Base):
+    """The same per agency: a complaint counts for every agency that handled it and every
+    agency above those (the offices roll up), so an agency reads ~52 rows for a year."""
+
+    __tablename__ = "stats_weekly_agencies"
+
+    week: Mapped[date] = mapped_column(primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
 
 
 class StatsWatermark(Base):
