@@ -277,6 +277,24 @@ class Settings(BaseSettings):
         description="An open complaint with no event for this many working days is stalled",
     )
 
+    @field_validator("stats_grade_thresholds")
+    @classmethod
+    def _grade_thresholds(cls, value: list[str]) -> list[str]:
+        # statistics: three descending scores, checked at startup rather than at the first call
+        scores = [float(v) for v in value]
+        if len(scores) != 3 or scores != sorted(scores, reverse=True):
+            raise ValueError("three descending scores, e.g. 85,70,55")
+        return value
+
+    @field_validator("stats_grade_weights")
+    @classmethod
+    def _grade_weights(cls, value: list[str]) -> list[str]:
+        for item in value:
+            name, equals, weight = item.partition("=")
+            if not name.strip() or not equals or float(weight) < 0:
+                raise ValueError("measure=weight pairs, e.g. completion_compliance=3")
+        return value
+
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
