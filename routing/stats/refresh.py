@@ -56,45 +56,62 @@ async def refresh_complaints(
     return facts
 
 
-async def refresh_step(session: AsyncSession, now: datetime, overlap: timedelta, batch: int) -> int:
-    """One batch: the complaints of the next events after the watermark, and complaints
-    without facts. Returns how far it got (0: caught up)."""
+Mark = tuple[datetime | None, uuid.UUID | None]
+
+
+def is_after(a: Mark, b: Mark) -> bool:
+    """Whether watermark `a` lies after `b` (no event id: after every event of the instant)."""
+    if b[0] is None:
+        return a[0] is not None
+    if a[0] is None or a[0] != b[0]:
+        return a[0] is not None and a[0] > b[0]
+    if a[1] is None or b[1] is None:
+        return a[1] is None and b[1] is not None
+    return a[1] > b[1]
+
+
+async def refresh_step(
+    session: AsyncSession, now: datetime, overlap: timedelta, batch: int
+) -> tuple[int, bool]:
+    """One batch: the complaints of the next events after the watermark, and (once) complaints
+    without facts. Returns (complaints refreshed, whether more is waiting)."""
     repository = StatsRepository(session)
-    mark = await repository.watermark(WATERMARK)
-    touched = await repository.touched(mark, batch)
-    ids = list(dict.fromkeys(c for _, c in touched))
-    progressed = 0
+    mark = await repository.mark(WATERMARK)
+    touched = await repository.touched(mark[0], mark[1], batch)
+    ids = list(dict.fromkeys(c for _, _, c in touched))
+    more = False
     if touched:
-        newest = touched[-1][0]
-        advanced = min(newest, now - overlap)
-        if len(touched) == batch and (mark is None or advanced <= mark):
-            advanced = newest  # a full batch inside the overlap: move on past it
-        if mark is None or advanced > mark:
-            await repository.set_watermark(WATERMARK, advanced)
-            progressed += len(ids)
+        last_at, last_id, _ = touched[-1]
+        cutoff = now - overlap
+        # Past the cutoff the watermark stops at the cutoff: those events are read again.
+        new: Mark = (last_at, last_id) if last_at <= cutoff else (cutoff, None)
+        if is_after(new, mark):
+            await repository.set_watermark(WATERMARK, new[0] or cutoff, new[1])
+            more = len(touched) == batch
     # Complaints from before the job (no facts, their events behind no watermark): read once,
     # until none is left, then never again (every later complaint has its submitted event).
     if len(ids) < batch and await repository.watermark(BACKFILLED) is None:
         wanted = batch - len(ids)
         missing = await repository.complaints_without_facts(wanted)
         ids += [i for i in missing if i not in ids]
-        progressed += len(missing)
         if len(missing) < wanted:
             await repository.set_watermark(BACKFILLED, now)
+        else:
+            more = True
     await refresh_complaints(session, ids, now)
-    return progressed
+    return len(ids), more
 
 
 async def refresh(runtime: Runtime, max_steps: int = 1000) -> int:
-    """Refresh until caught up (or `max_steps` batches); returns the progress made."""
+    """Refresh until caught up (or `max_steps` batches); returns the complaints refreshed."""
     settings = runtime.settings
     overlap = timedelta(seconds=settings.stats_refresh_overlap_seconds)
     total = 0
     for _ in range(max_steps):
         now = await platform_now(settings, runtime.redis)
         async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
-            done = await refresh_step(session, now, overlap, settings.stats_refresh_batch)
+            done, more = await refresh_step(session, now, overlap, settings.stats_refresh_batch)
         total += done
-        if done == 0:
+        if not more:
             break
     return total

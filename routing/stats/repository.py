@@ -159,26 +159,47 @@ class StatsRepository:
 
     # --- the refresh job -----------------------------------------------------------------
     async def watermark(self, name: str) -> datetime | None:
-        found: datetime | None = await self.session.scalar(
-            select(StatsWatermark.occurred_at).where(StatsWatermark.name == name)
-        )
-        return found
+        return (await self.mark(name))[0]
 
-    async def set_watermark(self, name: str, at: datetime) -> None:
-        statement = insert(StatsWatermark).values(name=name, occurred_at=at)
+    async def mark(self, name: str) -> tuple[datetime | None, uuid.UUID | None]:
+        """(occurred_at, event id) read up to; no event id: every event of that instant."""
+        row = (
+            await self.session.execute(
+                select(StatsWatermark.occurred_at, StatsWatermark.event_id).where(
+                    StatsWatermark.name == name
+                )
+            )
+        ).first()
+        return (row.occurred_at, row.event_id) if row else (None, None)
+
+    async def set_watermark(
+        self, name: str, at: datetime, event_id: uuid.UUID | None = None
+    ) -> None:
+        statement = insert(StatsWatermark).values(name=name, occurred_at=at, event_id=event_id)
         await self.session.execute(
             statement.on_conflict_do_update(
-                index_elements=["name"], set_={"occurred_at": statement.excluded.occurred_at}
+                index_elements=["name"],
+                set_={
+                    "occurred_at": statement.excluded.occurred_at,
+                    "event_id": statement.excluded.event_id,
+                },
             )
         )
 
-    async def touched(self, after: datetime | None, limit: int) -> list[tuple[datetime, uuid.UUID]]:
-        """(occurred_at, complaint id) of the complaint events after `after`, oldest first."""
-        query = select(Event.occurred_at, Event.complaint_id).where(Event.complaint_id.is_not(None))
-        if after is not None:
+    async def touched(
+        self, after: datetime | None, after_id: uuid.UUID | None, limit: int
+    ) -> list[tuple[datetime, uuid.UUID, uuid.UUID]]:
+        """(occurred_at, event id, complaint id) of the complaint events after the mark, in
+        (occurred_at, id) order: a keyset, so events of one instant are never skipped."""
+        query = select(Event.occurred_at, Event.id, Event.complaint_id).where(
+            Event.complaint_id.is_not(None)
+        )
+        if after is not None and after_id is None:
             query = query.where(Event.occurred_at > after)
-        rows = await self.session.execute(query.order_by(Event.occurred_at).limit(limit))
-        return [(r.occurred_at, r.complaint_id) for r in rows]
+        elif after is not None:
+            query = query.where(tuple_(Event.occurred_at, Event.id) > tuple_(after, after_id))
+        rows = await self.session.execute(query.order_by(Event.occurred_at, Event.id).limit(limit))
+        return [(r.occurred_at, r.id, r.complaint_id) for r in rows]
 
     async def complaints_without_facts(self, limit: int) -> list[uuid.UUID]:
         """Complaints that have no facts yet (a first refresh of existing data)."""

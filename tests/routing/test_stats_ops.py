@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.main import create_app
 from routing.stats.ops import stalled_cutoff
-from routing.stats.refresh import refresh
+from routing.stats.refresh import BACKFILLED, refresh
+from routing.stats.repository import StatsRepository
 from services.models import StatsComplaintFact
 from services.principal import Principal, PrincipalKind, Role
 from services.runtime import Runtime
@@ -247,3 +248,25 @@ async def test_a_reversed_export_period_is_a_field_error(ops: httpx.AsyncClient)
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/from"
+
+
+async def test_a_refresh_in_small_batches_misses_no_event_of_the_same_instant(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    at = NOW - timedelta(days=1)
+    complaints = [
+        await add_complaint(session, status="in_progress", created_at=at) for _ in range(3)
+    ]
+    for complaint in complaints:
+        await add_timeline(session, complaint, [("complaint.accepted", at, {})])
+    # Past the one-time backfill: only the events bring complaints in.
+    await StatsRepository(session).set_watermark(BACKFILLED, NOW)
+    await session.commit()
+    settings = runtime.settings.model_copy(update={"stats_refresh_batch": 2})
+
+    await refresh(
+        Runtime(settings, runtime.engine, runtime.sessionmaker, runtime.redis, runtime.publisher)
+    )
+
+    for complaint in complaints:
+        assert (await facts_of(session, complaint.id)).status == "in_progress"
