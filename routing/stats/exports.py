@@ -129,6 +129,19 @@ async def _rows(
             yield [_cells(row, audience) for row in batch]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell as text; one a spreadsheet would take for a formula is quoted (OWASP CSV
+    injection): reporters write the titles and descriptions."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 async def csv_stream(
     sessionmaker: SessionMaker, where: ExportFilter, audience: Audience
 ) -> AsyncIterator[bytes]:
@@ -137,7 +150,7 @@ async def csv_stream(
     buffer.write("\ufeff")  # a BOM: spreadsheets then read the file as UTF-8
     writer.writerow(columns_for(audience))
     async for batch in _rows(sessionmaker, where, audience):
-        writer.writerows(["" if c is None else c for c in cells] for cells in batch)
+        writer.writerows([_csv_cell(c) for c in cells] for cells in batch)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -151,7 +164,11 @@ async def xlsx_stream(
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
-        workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_urls": False})
+        # Reporters write the texts: never let one become a formula or a link in a spreadsheet.
+        workbook = xlsxwriter.Workbook(
+            path,
+            {"constant_memory": True, "strings_to_urls": False, "strings_to_formulas": False},
+        )
         sheet = workbook.add_worksheet("pengaduan")
         sheet.write_row(0, 0, columns_for(audience))
         line = 1

@@ -173,7 +173,11 @@ async def test_a_coordinator_sees_its_own_agency_statistics_only(
 
 async def exported(session: AsyncSession) -> tuple[str, str]:
     open_ = await add_complaint(
-        session, region_code="11.01.01", reporter_email="budi@example.id", reporter_name="Budi"
+        session,
+        region_code="11.01.01",
+        reporter_email="budi@example.id",
+        reporter_name="Budi",
+        address='=HYPERLINK("http://evil.example","klik")',
     )
     secret = await add_complaint(
         session,
@@ -205,6 +209,8 @@ async def test_ops_exports_carry_no_personal_data(
     assert rows[open_]["title"] == "Jalan berlubang di depan Pasar Bakongan"
     assert rows[secret]["title"] == ""  # confidential: no content for ops
     assert rows[secret]["status_label"] == "Belum Terverifikasi"
+    # A reporter's text that a spreadsheet would run as a formula stays text.
+    assert rows[open_]["address"] == '\'=HYPERLINK("http://evil.example","klik")'
 
 
 async def test_admin_exports_have_every_column_and_the_filters_apply(
@@ -239,6 +245,7 @@ async def test_the_xlsx_export_is_a_workbook_with_the_rows(
     assert open_ in sheet
     assert "tracking_id" in sheet
     assert "budi@example.id" not in sheet
+    assert "<f>" not in sheet  # the address is a string, not a formula
 
 
 async def test_a_reversed_export_period_is_a_field_error(ops: httpx.AsyncClient) -> None:
