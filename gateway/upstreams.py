@@ -25,6 +25,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/directory", "routing"),  # admin: categories' policy, disposition rules
     ("/api/v1/agency", "routing"),  # the agency inbox (not /api/v1/agencies: whole segments)
     ("/api/v1/webhooks", "notifications"),
+    # statistics and exports (routing/stats)
+    ("/api/v1/stats", "routing"),
+    ("/api/v1/exports", "routing"),
 )
 
 

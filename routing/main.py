@@ -7,6 +7,9 @@ from routing.disposition.api import router as dry_run_router
 from routing.inbox.api import router as inbox_router
 from routing.inbox.conversation_api import router as inbox_conversation_router
 from routing.sla.follow import clocks_follow_requests
+from routing.stats.api import exports_router as stats_exports_router
+from routing.stats.api import ops_router as stats_ops_router
+from routing.stats.api import router as stats_router
 from routing.verification.api import router as verification_router
 from routing.verification.duplicate_api import router as duplicate_router
 from services.app import create_service_app
@@ -30,6 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             acting,
             dry_run_router,
             ops_router,
+            # statistics, ops lists and exports (routing/stats)
+            stats_router,
+            stats_ops_router,
+            stats_exports_router,
         ],
         description="Verification, disposition and the agency directory of Aduan; failed events "
         "for admins.",

@@ -9,6 +9,7 @@ from routing.service import RoutingService
 from routing.sla.clocks import ClockService
 from routing.sla.follow import follow_clocks
 from routing.sla.sweep import sweep
+from routing.stats.refresh import refresh as refresh_stats
 from services.clock import read_offset
 from services.events.catalogue import Consumer, EventType
 from services.events.envelope import EventEnvelope
@@ -50,9 +51,20 @@ async def prefetch_complaints(
     await RoutingService(session).prefetch([i for i in ids if i is not None])
 
 
+async def refresh_statistics(ctx: Ctx) -> int:
+    """The statistics' watermark job (routing/stats/refresh.py)."""
+    runtime = runtime_of(ctx)
+    try:
+        return await refresh_stats(runtime, max_steps=50)
+    except TRANSIENT as exc:
+        log.warning("stats refresh: %r", exc)
+        return 0
+
+
 def worker_settings() -> type:
     """Built on demand: it reads the settings (Redis URL) of the process that runs it."""
     task = event_task(Consumer.routing, route_event, prefetch=prefetch_complaints)
     settings = get_settings()
     sla = periodic(sweep_clocks, settings, settings.sla_sweep_interval_seconds)
-    return build_worker_settings(Consumer.routing, [task], [sla])
+    stats = periodic(refresh_statistics, settings, settings.stats_refresh_interval_seconds)
+    return build_worker_settings(Consumer.routing, [task], [sla, stats])

@@ -43,6 +43,9 @@ class Permission(enum.StrEnum):
     verification_region = "verification:set_region"
     # attachments (issue 8): the reporter to its complaint, an agency to its follow-up
     attachment_upload = "attachment:upload"
+    # statistics (routing/stats): regions and the ranking; an agency's own statistics
+    stats_read = "stats:read"
+    agency_stats_read = "stats:read_agency"  # coordinators: their agency and its offices
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -78,6 +81,9 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.attachment_upload: frozenset(
         {R.anonymous, R.citizen, R.admin, R.coordinator, R.liaison, R.agency}
     ),
+    # statistics (routing/stats): no personal data; a coordinator sees its own agency's
+    Permission.stats_read: frozenset({R.admin, R.ops}),
+    Permission.agency_stats_read: frozenset({R.admin, R.ops, R.coordinator}),
 }
 
 

@@ -201,6 +201,12 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "too_long": ("Too long", "Terlalu panjang"),
     "one_file_only": ("One file per request", "Satu berkas per permintaan"),
     "image_too_large": ("The image has too many pixels", "Gambar memiliki terlalu banyak piksel"),
+    # statistics (routing/stats)
+    "period_reversed": (
+        "The period ends before it starts",
+        "Periode berakhir sebelum dimulai",
+    ),
+    "unknown_measure": ("Unknown measure", "Ukuran tidak dikenal"),
 }
 
 

@@ -278,6 +278,65 @@ class Settings(BaseSettings):
         default=None, description="s3 storage: secret key"
     )
 
+    # Statistics (routing/stats): docs/architecture.md "Statistics".
+    stats_min_count: int = Field(
+        default=10,
+        ge=1,
+        description="Least number of complaints behind a measure for it to count in a grade; "
+        "below it the measure is shown, flagged `small`, and left out of the ranking",
+    )
+    stats_grade_thresholds: CommaList = Field(
+        default_factory=lambda: ["85", "70", "55"],
+        description="Least scores (0-100, comma-separated) for Sangat Baik, Baik and Sedang; "
+        "below the last is Kurang",
+    )
+    stats_grade_weights: CommaList = Field(
+        default_factory=lambda: [
+            "completion_compliance=3",
+            "first_response_compliance=2",
+            "verification_compliance=1",
+            "backlog_on_time=2",
+            "rating=1",
+        ],
+        description="Measures that make up a region's score and their weights "
+        "(measure=weight, comma-separated)",
+    )
+    stats_refresh_interval_seconds: int = Field(
+        default=60, ge=1, description="How often the routing worker refreshes the statistics"
+    )
+    stats_refresh_overlap_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="Events this much older than the watermark are read again at each refresh "
+        "(a transaction that committed late is not missed)",
+    )
+    stats_refresh_batch: int = Field(
+        default=2000, ge=1, description="Complaints whose facts one refresh step recomputes"
+    )
+    stats_stalled_working_days: int = Field(
+        default=5,
+        ge=1,
+        description="An open complaint with no event for this many working days is stalled",
+    )
+
+    @field_validator("stats_grade_thresholds")
+    @classmethod
+    def _grade_thresholds(cls, value: list[str]) -> list[str]:
+        # statistics: three descending scores, checked at startup rather than at the first call
+        scores = [float(v) for v in value]
+        if len(scores) != 3 or scores != sorted(scores, reverse=True):
+            raise ValueError("three descending scores, e.g. 85,70,55")
+        return value
+
+    @field_validator("stats_grade_weights")
+    @classmethod
+    def _grade_weights(cls, value: list[str]) -> list[str]:
+        for item in value:
+            name, equals, weight = item.partition("=")
+            if not name.strip() or not equals or float(weight) < 0:
+                raise ValueError("measure=weight pairs, e.g. completion_compliance=3")
+        return value
+
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -369,3 +369,73 @@ async def add_attachment(
     session.add(attachment)
     await session.flush()
     return attachment
+
+
+# --- statistics (routing/stats): timelines, assignments and clocks at fixed times -----------
+async def add_timeline(
+    session: AsyncSession,
+    complaint: Complaint,
+    entries: Sequence[tuple[str, datetime, dict[str, Any]]],
+) -> list[Event]:
+    """Events of `complaint` at the given times: (type, occurred_at, data)."""
+    events = [
+        Event(
+            id=new_id(),
+            type=type_,
+            occurred_at=at,
+            complaint_id=complaint.id,
+            actor_kind="system",
+            data={"tracking_id": complaint.tracking_id, **data},
+            published_at=at,
+            settled_at=at,
+        )
+        for type_, at, data in entries
+    ]
+    session.add_all(events)
+    await session.flush()
+    return events
+
+
+async def add_assignment(
+    session: AsyncSession, complaint: Complaint, agency_code: str, **fields: Any
+) -> ComplaintAgency:
+    """Like `assign`, returning the assignment (a delegation's `source_id` names it)."""
+    found = await agency_id(session, agency_code)
+    assignment = ComplaintAgency(id=new_id(), complaint_id=complaint.id, agency_id=found, **fields)
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+async def add_timed_clock(
+    session: AsyncSession,
+    complaint: Complaint,
+    kind: str,
+    *,
+    started_at: datetime,
+    due_at: datetime,
+    working_days: int,
+    agency_code: str | None = None,
+    timezone: str = "Asia/Jakarta",
+    stopped_at: datetime | None = None,
+    paused_at: datetime | None = None,
+) -> ComplaintClock:
+    """A clock with explicit times (running when `stopped_at` is None)."""
+    clock = ComplaintClock(
+        id=new_id(),
+        complaint_id=complaint.id,
+        agency_id=await agency_id(session, agency_code) if agency_code else None,
+        kind=kind,
+        timezone=timezone,
+        working_days=working_days,
+        started_at=started_at,
+        warn_at=started_at,
+        due_at=due_at,
+        stopped_at=stopped_at,
+        paused_at=paused_at,
+        warned_at=started_at,
+        next_check_at=None if stopped_at else due_at,
+    )
+    session.add(clock)
+    await session.flush()
+    return clock

@@ -137,6 +137,11 @@ OWNERS: dict[str, set[str]] = {
     "ComplaintFollower": {"intake"},
     "Open311Request": {"intake"},  # Open311 GeoReport v2
     "ComplaintAttachment": {"intake"},  # attachments (issue 8)
+    # statistics (routing/stats)
+    "StatsComplaintFact": {"routing"},
+    "StatsWeekly": {"routing"},
+    "StatsWeeklyAgency": {"routing"},
+    "StatsWatermark": {"routing"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

@@ -21,6 +21,12 @@ from services.models.routing import (
     DispositionRule,
     TargetLevel,
 )
+from services.models.stats import (
+    StatsComplaintFact,
+    StatsWatermark,
+    StatsWeekly,
+    StatsWeeklyAgency,
+)
 from services.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -48,6 +54,10 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionLevel",
+    "StatsComplaintFact",
+    "StatsWatermark",
+    "StatsWeekly",
+    "StatsWeeklyAgency",
     "TargetLevel",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -251,6 +251,25 @@ MATRIX: dict[str, dict[str, int]] = {
     ),
     "GET /api/v1/complaints/{tracking_id}/attachments": EVERYONE_200,
     "GET /api/v1/complaints/{tracking_id}/attachments/{attachment_id}": EVERYONE_200,
+    # --- statistics, ops lists and exports (routing/stats): ops and admins; a coordinator sees
+    # its own agency's statistics (the office below its province government), not another's.
+    **{
+        f"GET /api/v1/{path}": protected(200, (*ADMINS, "ops_key"))
+        for path in (
+            "stats/regions",
+            "stats/ranking",
+            "stats/trends",
+            "ops/complaints/overdue",
+            "ops/complaints/returned",
+            "ops/complaints/stalled",
+            "ops/pipeline",
+            "exports/complaints.csv",
+            "exports/complaints.xlsx",
+        )
+    },
+    "GET /api/v1/stats/agencies/{agency_id}": protected(
+        200, (*ADMINS, "ops_key", "coordinator"), coordinator_stranger=404
+    ),
 }
 
 
@@ -826,6 +845,17 @@ CALLS |= {
         "/api/v1/complaints/{tracking_id}/attachments"
     ),
     "GET /api/v1/complaints/{tracking_id}/attachments/{attachment_id}": download,
+    # statistics, ops lists and exports (routing/stats)
+    "GET /api/v1/stats/regions": get("/api/v1/stats/regions?level=province"),
+    "GET /api/v1/stats/ranking": get("/api/v1/stats/ranking?level=regency"),
+    "GET /api/v1/stats/trends": get("/api/v1/stats/trends?measure=complaints&region=11"),
+    "GET /api/v1/stats/agencies/{agency_id}": get("/api/v1/stats/agencies/{office}"),
+    "GET /api/v1/ops/complaints/overdue": get("/api/v1/ops/complaints/overdue"),
+    "GET /api/v1/ops/complaints/returned": get("/api/v1/ops/complaints/returned"),
+    "GET /api/v1/ops/complaints/stalled": get("/api/v1/ops/complaints/stalled"),
+    "GET /api/v1/ops/pipeline": get("/api/v1/ops/pipeline"),
+    "GET /api/v1/exports/complaints.csv": get("/api/v1/exports/complaints.csv?region=11.01"),
+    "GET /api/v1/exports/complaints.xlsx": get("/api/v1/exports/complaints.xlsx?region=11.01"),
 }
 
 

@@ -1,0 +1,585 @@
+"""All of the statistics' SQL: the refresh job's reads and writes of the aggregates, the
+statistics calls' reads of them (never of the complaint table), the ops lists and the export
+cursor. Routing owns stats_complaint_facts, stats_weekly and stats_watermarks."""
+
+import uuid
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing.stats.facts import AssignmentIn, ClockIn, ComplaintIn, EventIn, Facts
+from routing.stats.measures import CLOCKS, HISTOGRAMS, SUMS
+from services.domain.lifecycle import Status
+from services.models import (
+    Agency,
+    Complaint,
+    ComplaintAgency,
+    ComplaintClock,
+    Event,
+    Region,
+    StatsComplaintFact,
+    StatsWatermark,
+    StatsWeekly,
+    StatsWeeklyAgency,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from services.models.stats import HISTOGRAM_BUCKETS
+from services.principal import Role
+
+# Any row shape (SQLAlchemy 2.1's Select is variadic).
+AnySelect = Select[*tuple[Any, ...]]
+REPORT_TYPES = ("pengaduan", "aspirasi", "permintaan_informasi")
+CHANNELS = tuple(r.value for r in Role if r is not Role.system)
+
+
+def _counts_by(column: str, values: Sequence[str]) -> str:
+    """A JSON object of the rows per value (values with no rows left out)."""
+    pairs = ", ".join(f"'{v}', nullif(count(*) FILTER (WHERE {column} = '{v}'), 0)" for v in values)
+    return f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
+
+
+def _histogram(kind: str) -> str:
+    last = HISTOGRAM_BUCKETS - 1
+    buckets = ", ".join(
+        f"count(*) FILTER (WHERE {kind}_days {'>=' if i == last else '='} {i})::int"
+        for i in range(HISTOGRAM_BUCKETS)
+    )
+    return f"ARRAY[{buckets}]"
+
+
+# Facts rows → one rollup row; the statistics of one agency use it straight on its facts.
+FACT_AGGREGATES = ",\n".join(
+    [
+        "count(*)::int AS complaints",
+        f"{_counts_by('status', [s.value for s in Status])} AS by_status",
+        f"{_counts_by('report_type', REPORT_TYPES)} AS by_report_type",
+        f"{_counts_by('channel', CHANNELS)} AS by_channel",
+        "count(*) FILTER (WHERE share = 'finished')::int AS finished",
+        "count(*) FILTER (WHERE share = 'in_process')::int AS in_process",
+        "count(*) FILTER (WHERE share = 'no_follow_up')::int AS no_follow_up",
+        *(
+            f"count(*) FILTER (WHERE {k}_met)::int AS {k}_met, "
+            f"count({k}_met)::int AS {k}_counted, {_histogram(k)} AS {k}_hist"
+            for k in CLOCKS
+        ),
+        "count(*) FILTER (WHERE is_open)::int AS open",
+        "count(*) FILTER (WHERE overdue)::int AS overdue",
+        "count(*) FILTER (WHERE escalations > 0)::int AS escalated",
+        "coalesce(sum(escalations), 0)::int AS escalations",
+        "count(*) FILTER (WHERE returns > 0)::int AS returned",
+        "coalesce(sum(returns), 0)::int AS returns",
+        "count(*) FILTER (WHERE forwarded)::int AS forwarded",
+        "count(*) FILTER (WHERE ever_resolved)::int AS resolved",
+        "count(*) FILTER (WHERE first_contact_resolved)::int AS first_contact_resolved",
+        "count(*) FILTER (WHERE reopened > 0 AND ever_resolved)::int AS reopened",
+        "count(rating)::int AS rated",
+        "coalesce(sum(rating), 0)::int AS rating_sum",
+    ]
+)
+ROLLUP_COLUMNS = (
+    "week, region_code, category_code, complaints, by_status, by_report_type, by_channel, "
+    + ", ".join(c for c in SUMS if c != "complaints")
+    + ", "
+    + ", ".join(HISTOGRAMS)
+)
+REBUILD_CELLS = f"""
+INSERT INTO stats_weekly ({ROLLUP_COLUMNS})
+SELECT {ROLLUP_COLUMNS} FROM (
+    SELECT week, region_code, coalesce(category_code, '') AS category_code,
+    {FACT_AGGREGATES}
+    FROM stats_complaint_facts
+    WHERE (week, region_code) IN (SELECT * FROM unnest(CAST(:weeks AS date[]),
+                                                       CAST(:regions AS varchar[])))
+    GROUP BY GROUPING SETS ((week, region_code, category_code), (week, region_code))
+) AS cell
+"""
+AGENCY_COLUMNS = ROLLUP_COLUMNS.replace("region_code", "agency_id", 1)
+# A complaint counts for each agency in its agency_ids (handlers and every agency above them).
+REBUILD_AGENCY_CELLS = f"""
+INSERT INTO stats_weekly_agencies ({AGENCY_COLUMNS})
+SELECT {AGENCY_COLUMNS} FROM (
+    SELECT week, agency_id, coalesce(category_code, '') AS category_code,
+    {FACT_AGGREGATES}
+    FROM stats_complaint_facts CROSS JOIN LATERAL unnest(agency_ids) AS handled(agency_id)
+    WHERE week = ANY(CAST(:week_set AS date[]))
+      AND (week, agency_id) IN (SELECT * FROM unnest(CAST(:weeks AS date[]),
+                                                     CAST(:agencies AS uuid[])))
+    GROUP BY GROUPING SETS ((week, agency_id, category_code), (week, agency_id))
+) AS cell
+"""
+# The rollup's sums, summed again over a period and a set of regions.
+ROLLUP_SUMS = ", ".join(
+    [f"sum({c})::int AS {c}" for c in SUMS]
+    + [
+        f"ARRAY[{', '.join(f'sum({h}[{i + 1}])::int' for i in range(HISTOGRAM_BUCKETS))}] AS {h}"
+        for h in HISTOGRAMS
+    ]
+)
+
+
+def _region_key(level: str) -> str:
+    """The rollup's region code, cut to the level asked for."""
+    return "split_part(region_code, '.', 1)" if level == "province" else "region_code"
+
+
+def _level_filter(level: str) -> str:
+    return "true" if level == "province" else "strpos(region_code, '.') > 0"
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    code: str
+    name: str
+    level: str
+    population: int | None
+
+
+@dataclass(frozen=True)
+class StalledRow:
+    complaint_id: uuid.UUID
+    tracking_id: str
+    status: str
+    region_code: str
+    category_code: str
+    submitted_at: datetime
+    last_event_at: datetime
+    returns: int
+    escalation_level: int
+
+
+class StatsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- the refresh job -----------------------------------------------------------------
+    async def watermark(self, name: str) -> datetime | None:
+        return (await self.mark(name))[0]
+
+    async def mark(self, name: str) -> tuple[datetime | None, uuid.UUID | None]:
+        """(occurred_at, event id) read up to; no event id: every event of that instant."""
+        row = (
+            await self.session.execute(
+                select(StatsWatermark.occurred_at, StatsWatermark.event_id).where(
+                    StatsWatermark.name == name
+                )
+            )
+        ).first()
+        return (row.occurred_at, row.event_id) if row else (None, None)
+
+    async def set_watermark(
+        self, name: str, at: datetime, event_id: uuid.UUID | None = None
+    ) -> None:
+        statement = insert(StatsWatermark).values(name=name, occurred_at=at, event_id=event_id)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["name"],
+                set_={
+                    "occurred_at": statement.excluded.occurred_at,
+                    "event_id": statement.excluded.event_id,
+                },
+            )
+        )
+
+    async def touched(
+        self, after: datetime | None, after_id: uuid.UUID | None, limit: int
+    ) -> list[tuple[datetime, uuid.UUID, uuid.UUID]]:
+        """(occurred_at, event id, complaint id) of the complaint events after the mark, in
+        (occurred_at, id) order: a keyset, so events of one instant are never skipped."""
+        query = select(Event.occurred_at, Event.id, Event.complaint_id).where(
+            Event.complaint_id.is_not(None)
+        )
+        if after is not None and after_id is None:
+            query = query.where(Event.occurred_at > after)
+        elif after is not None:
+            query = query.where(tuple_(Event.occurred_at, Event.id) > tuple_(after, after_id))
+        rows = await self.session.execute(query.order_by(Event.occurred_at, Event.id).limit(limit))
+        return [(r.occurred_at, r.id, r.complaint_id) for r in rows]
+
+    async def complaints_without_facts(self, limit: int) -> list[uuid.UUID]:
+        """Complaints that have no facts yet (a first refresh of existing data)."""
+        rows = await self.session.scalars(
+            select(Complaint.id)
+            .where(~select(1).where(StatsComplaintFact.complaint_id == Complaint.id).exists())
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def inputs(
+        self, ids: Sequence[uuid.UUID]
+    ) -> tuple[
+        list[ComplaintIn],
+        dict[uuid.UUID, list[EventIn]],
+        dict[uuid.UUID, list[ClockIn]],
+        dict[uuid.UUID, list[AssignmentIn]],
+    ]:
+        complaints = [
+            ComplaintIn(
+                r.id,
+                r.created_at,
+                r.region_code,
+                r.category_code,
+                r.report_type,
+                r.submitted_by,
+                r.status,
+                r.returns_count,
+            )
+            for r in await self.session.execute(
+                select(
+                    Complaint.id,
+                    Complaint.created_at,
+                    Complaint.region_code,
+                    Complaint.category_code,
+                    Complaint.report_type,
+                    Complaint.submitted_by,
+                    Complaint.status,
+                    Complaint.returns_count,
+                ).where(Complaint.id.in_(ids))
+            )
+        ]
+        events: dict[uuid.UUID, list[EventIn]] = {}
+        for r in await self.session.execute(
+            select(Event.complaint_id, Event.type, Event.occurred_at, Event.data).where(
+                Event.complaint_id.in_(ids)
+            )
+        ):
+            events.setdefault(r.complaint_id, []).append(EventIn(r.type, r.occurred_at, r.data))
+        clocks: dict[uuid.UUID, list[ClockIn]] = {}
+        for c in await self.session.execute(
+            select(
+                ComplaintClock.complaint_id,
+                ComplaintClock.kind,
+                ComplaintClock.timezone,
+                ComplaintClock.started_at,
+                ComplaintClock.due_at,
+                ComplaintClock.stopped_at,
+                ComplaintClock.paused_at,
+            ).where(ComplaintClock.complaint_id.in_(ids))
+        ):
+            clocks.setdefault(c.complaint_id, []).append(
+                ClockIn(c.kind, c.timezone, c.started_at, c.due_at, c.stopped_at, c.paused_at)
+            )
+        assignments: dict[uuid.UUID, list[AssignmentIn]] = {}
+        for a in await self.session.execute(
+            select(
+                ComplaintAgency.complaint_id,
+                ComplaintAgency.agency_id,
+                ComplaintAgency.role,
+                ComplaintAgency.source_id,
+            ).where(ComplaintAgency.complaint_id.in_(ids))
+        ):
+            assignments.setdefault(a.complaint_id, []).append(
+                AssignmentIn(a.agency_id, a.role, a.source_id)
+            )
+        return complaints, events, clocks, assignments
+
+    async def agency_parents(self) -> dict[uuid.UUID, uuid.UUID | None]:
+        rows = await self.session.execute(select(Agency.id, Agency.parent_id))
+        return {r.id: r.parent_id for r in rows}
+
+    async def cells_of(self, ids: Sequence[uuid.UUID]) -> set[tuple[date, str]]:
+        rows = await self.session.execute(
+            select(StatsComplaintFact.week, StatsComplaintFact.region_code).where(
+                StatsComplaintFact.complaint_id.in_(ids)
+            )
+        )
+        return {(r.week, r.region_code) for r in rows}
+
+    async def save_facts(self, facts: Sequence[Facts]) -> None:
+        if not facts:
+            return
+        rows = [asdict(f) for f in facts]
+        statement = insert(StatsComplaintFact).values(rows)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["complaint_id"],
+                set_={k: statement.excluded[k] for k in rows[0] if k != "complaint_id"},
+            )
+        )
+
+    async def rebuild(self, cells: Collection[tuple[date, str]]) -> None:
+        """Recompute the rollup rows of (week, region) cells from their facts."""
+        if not cells:
+            return
+        await self.session.execute(
+            StatsWeekly.__table__.delete().where(  # type: ignore[attr-defined]
+                tuple_(StatsWeekly.week, StatsWeekly.region_code).in_(list(cells))
+            )
+        )
+        await self.session.execute(
+            text(REBUILD_CELLS),
+            {"weeks": [c[0] for c in cells], "regions": [c[1] for c in cells]},
+        )
+
+    async def rebuild_agencies(self, cells: Collection[tuple[date, uuid.UUID]]) -> None:
+        """Recompute the rollup rows of (week, agency) cells from their facts."""
+        if not cells:
+            return
+        await self.session.execute(
+            StatsWeeklyAgency.__table__.delete().where(  # type: ignore[attr-defined]
+                tuple_(StatsWeeklyAgency.week, StatsWeeklyAgency.agency_id).in_(list(cells))
+            )
+        )
+        await self.session.execute(
+            text(REBUILD_AGENCY_CELLS),
+            {
+                "week_set": sorted({c[0] for c in cells}),
+                "weeks": [c[0] for c in cells],
+                "agencies": [c[1] for c in cells],
+            },
+        )
+
+    async def agency_cells_of(self, ids: Sequence[uuid.UUID]) -> set[tuple[date, uuid.UUID]]:
+        rows = await self.session.execute(
+            select(StatsComplaintFact.week, func.unnest(StatsComplaintFact.agency_ids)).where(
+                StatsComplaintFact.complaint_id.in_(ids)
+            )
+        )
+        return {(r[0], r[1]) for r in rows}
+
+    # --- the statistics calls ------------------------------------------------------------
+    async def regions(self, level: str, prefix: str | None = None) -> list[RegionRow]:
+        wanted = "provinsi" if level == "province" else "kabupaten_kota"
+        query = select(Region.code, Region.name, Region.level, Region.population).where(
+            Region.level == wanted
+        )
+        if prefix:
+            query = query.where(Region.code.startswith(prefix + "."))
+        rows = await self.session.execute(query.order_by(Region.code))
+        return [RegionRow(r.code, r.name, r.level, r.population) for r in rows]
+
+    async def region(self, code: str) -> RegionRow | None:
+        row = (
+            await self.session.execute(
+                select(Region.code, Region.name, Region.level, Region.population).where(
+                    Region.code == code
+                )
+            )
+        ).first()
+        return RegionRow(row.code, row.name, row.level, row.population) if row else None
+
+    def _period(self, first: date, last: date, category: str | None) -> dict[str, Any]:
+        return {"first": first, "last": last, "category": category or ""}
+
+    async def region_totals(
+        self, level: str, first: date, last: date, category: str | None
+    ) -> list[dict[str, Any]]:
+        """Per region of `level`, the sums of the weeks first..last (Mondays)."""
+        key = _region_key(level)
+        rows = await self.session.execute(
+            text(
+                f"SELECT {key} AS code, {ROLLUP_SUMS} FROM stats_weekly "
+                "WHERE category_code = :category AND week BETWEEN :first AND :last "
+                f"AND {_level_filter(level)} GROUP BY 1"
+            ),
+            self._period(first, last, category),
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def region_breakdowns(
+        self, level: str, first: date, last: date, category: str | None
+    ) -> list[tuple[str, str, str, int]]:
+        """(region, dimension, value, complaints) for status, report type, channel, category."""
+        return await self._breakdowns(
+            "stats_weekly",
+            _region_key(level),
+            _level_filter(level),
+            self._period(first, last, category),
+        )
+
+    async def _breakdowns(
+        self, table: str, key: str, where: str, params: dict[str, Any]
+    ) -> list[tuple[str, str, str, int]]:
+        where = f"week BETWEEN :first AND :last AND {where}"
+        rows = await self.session.execute(
+            text(
+                " UNION ALL ".join(
+                    [
+                        f"SELECT {key}, '{dim}', e.key, sum(e.value::int)::int "
+                        f"FROM {table}, jsonb_each_text({column}) AS e "
+                        f"WHERE category_code = :category AND {where} GROUP BY 1, 3"
+                        for dim, column in (
+                            ("status", "by_status"),
+                            ("report_type", "by_report_type"),
+                            ("channel", "by_channel"),
+                        )
+                    ]
+                    + [
+                        f"SELECT {key}, 'category', category_code, sum(complaints)::int "
+                        f"FROM {table} WHERE category_code <> '' "
+                        "AND (:category = '' OR category_code = :category) "
+                        f"AND {where} GROUP BY 1, 3"
+                    ]
+                )
+            ),
+            params,
+        )
+        return [(str(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    async def weekly_totals(
+        self, prefix: str | None, first: date, last: date, category: str | None
+    ) -> list[dict[str, Any]]:
+        """Per week, the sums over the regions under `prefix` (every region without one)."""
+        where = "true" if not prefix else "(region_code = :prefix OR region_code LIKE :like)"
+        rows = await self.session.execute(
+            text(
+                f"SELECT week, {ROLLUP_SUMS} FROM stats_weekly "
+                "WHERE category_code = :category AND week BETWEEN :first AND :last "
+                f"AND {where} GROUP BY week ORDER BY week"
+            ),
+            {**self._period(first, last, category), "prefix": prefix, "like": f"{prefix}.%"},
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def agency_totals(
+        self, agency_id: uuid.UUID, first: date, last: date, category: str | None
+    ) -> tuple[dict[str, Any], list[tuple[str, str, int]]]:
+        """One agency's (offices rolled up) sums over the weeks, and its breakdowns."""
+        params = {**self._period(first, last, category), "agency": agency_id}
+        row = (
+            await self.session.execute(
+                text(
+                    f"SELECT {ROLLUP_SUMS} FROM stats_weekly_agencies WHERE agency_id = :agency "
+                    "AND category_code = :category AND week BETWEEN :first AND :last"
+                ),
+                params,
+            )
+        ).one()
+        breakdowns = await self._breakdowns(
+            "stats_weekly_agencies", "agency_id", "agency_id = :agency", params
+        )
+        return dict(row._mapping), [(d, v, n) for _, d, v, n in breakdowns]
+
+    async def agency(self, agency_id: uuid.UUID) -> tuple[str, str, str] | None:
+        row = (
+            await self.session.execute(
+                select(Agency.code, Agency.name, Agency.kind).where(Agency.id == agency_id)
+            )
+        ).first()
+        return (row.code, row.name, row.kind) if row else None
+
+    # --- ops lists -----------------------------------------------------------------------
+    def _listed(self, where: Any, before: uuid.UUID | None, limit: int) -> AnySelect:
+        query = (
+            select(
+                StatsComplaintFact.complaint_id,
+                Complaint.tracking_id,
+                StatsComplaintFact.status,
+                Complaint.region_code,
+                StatsComplaintFact.category_code,
+                StatsComplaintFact.submitted_at,
+                StatsComplaintFact.last_event_at,
+                StatsComplaintFact.returns,
+                Complaint.escalation_level,
+            )
+            .join(Complaint, Complaint.id == StatsComplaintFact.complaint_id)
+            .where(where)
+        )
+        if before is not None:
+            query = query.where(StatsComplaintFact.complaint_id < before)
+        return query.order_by(StatsComplaintFact.complaint_id.desc()).limit(limit)
+
+    async def listed(
+        self, which: str, before: uuid.UUID | None, limit: int, stalled_before: datetime
+    ) -> list[StalledRow]:
+        """overdue, returned (more than once) or stalled complaints, newest first."""
+        where = {
+            "overdue": StatsComplaintFact.overdue.is_(True),
+            "returned": StatsComplaintFact.returns > 1,
+            "stalled": and_(
+                StatsComplaintFact.is_open.is_(True),
+                StatsComplaintFact.last_event_at < stalled_before,
+            ),
+        }[which]
+        rows = await self.session.execute(self._listed(where, before, limit))
+        return [StalledRow(*r) for r in rows]
+
+    async def outbox_lag(self) -> tuple[int, datetime | None]:
+        """Unpublished events and the oldest one's time (through ix_events_unpublished)."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.min(Event.occurred_at)).where(
+                    Event.published_at.is_(None)
+                )
+            )
+        ).one()
+        return int(row[0]), row[1]
+
+    async def dead_letters(self) -> list[tuple[uuid.UUID, str, int]]:
+        """Dead-lettered webhook deliveries per endpoint (notifications' table, read only)."""
+        rows = await self.session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.url, func.count(WebhookDelivery.id))
+            .join(WebhookDelivery, WebhookDelivery.endpoint_id == WebhookEndpoint.id)
+            .where(WebhookDelivery.status == "dead")
+            .group_by(WebhookEndpoint.id, WebhookEndpoint.url)
+            .order_by(func.count(WebhookDelivery.id).desc())
+        )
+        return [(r[0], str(r[1]), int(r[2])) for r in rows]
+
+    async def failed_events(self) -> list[tuple[str, str, int]]:
+        rows = await self.session.execute(
+            text(
+                "SELECT consumer, status, count(*)::int FROM event_failures "
+                "WHERE status <> 'resolved' GROUP BY 1, 2 ORDER BY 1, 2"
+            )
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+def export_query(
+    *,
+    region_prefix: str | None,
+    category: str | None,
+    report_type: str | None,
+    statuses: Collection[str],
+    created_from: datetime | None,
+    created_to: datetime | None,
+) -> AnySelect:
+    query = select(
+        Complaint.tracking_id,
+        Complaint.created_at,
+        Complaint.report_type,
+        Complaint.category_code,
+        Complaint.region_code,
+        Complaint.status,
+        Complaint.escalation_level,
+        Complaint.returns_count,
+        Complaint.anonymous,
+        Complaint.confidential,
+        Complaint.title,
+        Complaint.description,
+        Complaint.address,
+        Complaint.reporter_name,
+        Complaint.reporter_email,
+        Complaint.reporter_phone,
+    )
+    if region_prefix:
+        query = query.where(
+            (Complaint.region_code == region_prefix)
+            | Complaint.region_code.startswith(region_prefix + ".")
+        )
+    if category:
+        query = query.where(Complaint.category_code == category)
+    if report_type:
+        query = query.where(Complaint.report_type == report_type)
+    if statuses:
+        query = query.where(Complaint.status.in_(list(statuses)))
+    if created_from is not None:
+        query = query.where(Complaint.created_at >= created_from)
+    if created_to is not None:
+        query = query.where(Complaint.created_at < created_to)
+    return query.order_by(Complaint.id)
+
+
+async def stream_export(
+    session: AsyncSession, query: AnySelect, batch: int = 1000
+) -> AsyncIterator[Sequence[Any]]:
+    """The export's rows through a server-side cursor, `batch` at a time (constant memory)."""
+    result = await session.stream(query.execution_options(yield_per=batch))
+    async for partition in result.partitions(batch):
+        yield partition

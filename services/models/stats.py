@@ -1,0 +1,136 @@
+"""Statistics aggregates; owned by the routing service (routing/stats), kept current by its
+watermark job from the events. Never read the complaint table per statistics call: these are.
+
+- `stats_complaint_facts`: one row per complaint, every measure already derived (working days,
+  met or missed, returned, forwarded, ...), recomputed whenever the complaint has an event.
+- `stats_weekly` (`stats_weekly_agencies`): per ISO week (WIB), kabupaten/kota (or province,
+  for a complaint located at a province only; or agency, offices rolled up) and category, the
+  facts summed; `category_code = ''` rows sum every
+  category, so a call without a category reads one row per region and week. Durations are
+  histograms by whole working days (the last bucket holds everything longer).
+"""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ARRAY, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.models.base import Base
+from services.models.event import Event
+
+# Working-day histogram buckets: 0 … 60, the last holding 60 and more.
+HISTOGRAM_BUCKETS = 61
+
+
+class StatsComplaintFact(Base):
+    __tablename__ = "stats_complaint_facts"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), primary_key=True
+    )
+    submitted_at: Mapped[datetime]
+    week: Mapped[date]  # the Monday of the submission's week, in WIB
+    region_code: Mapped[str] = mapped_column(String(16))  # kabupaten/kota, or a province
+    category_code: Mapped[str] = mapped_column(String(64))
+    report_type: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    # finished | in_process | no_follow_up (KemenPANRB), None for archived and duplicates
+    share: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Every agency that handled it, and every agency above those (offices roll up).
+    agency_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), default=list, server_default=text("'{}'")
+    )
+    verification_days: Mapped[int | None] = mapped_column(default=None)
+    verification_met: Mapped[bool | None] = mapped_column(default=None)
+    first_response_days: Mapped[int | None] = mapped_column(default=None)
+    first_response_met: Mapped[bool | None] = mapped_column(default=None)
+    completion_days: Mapped[int | None] = mapped_column(default=None)
+    completion_met: Mapped[bool | None] = mapped_column(default=None)
+    is_open: Mapped[bool]
+    overdue: Mapped[bool]
+    escalations: Mapped[int] = mapped_column(default=0)
+    returns: Mapped[int] = mapped_column(default=0)
+    forwarded: Mapped[bool] = mapped_column(default=False)
+    ever_resolved: Mapped[bool] = mapped_column(default=False)
+    first_contact_resolved: Mapped[bool] = mapped_column(default=False)
+    reopened: Mapped[int] = mapped_column(default=0)
+    rating: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    last_event_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_stats_facts_week_region", "week", "region_code"),
+        Index("ix_stats_facts_stalled", "last_event_at", postgresql_where=text("is_open")),
+        Index("ix_stats_facts_overdue", "submitted_at", postgresql_where=text("overdue")),
+        Index("ix_stats_facts_returned", "submitted_at", postgresql_where=text("returns > 1")),
+    )
+
+
+class RollupColumns:
+    """The sums a rollup row keeps (one cell: a week × a region or an agency × a category)."""
+
+    complaints: Mapped[int]
+    by_status: Mapped[dict[str, int]] = mapped_column(JSONB)
+    by_report_type: Mapped[dict[str, int]] = mapped_column(JSONB)
+    by_channel: Mapped[dict[str, int]] = mapped_column(JSONB)
+    finished: Mapped[int]
+    in_process: Mapped[int]
+    no_follow_up: Mapped[int]
+    verification_met: Mapped[int]
+    verification_counted: Mapped[int]
+    verification_hist: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    first_response_met: Mapped[int]
+    first_response_counted: Mapped[int]
+    first_response_hist: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    completion_met: Mapped[int]
+    completion_counted: Mapped[int]
+    completion_hist: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    open: Mapped[int]
+    overdue: Mapped[int]
+    escalated: Mapped[int]
+    escalations: Mapped[int]
+    returned: Mapped[int]
+    returns: Mapped[int]
+    forwarded: Mapped[int]
+    resolved: Mapped[int]
+    first_contact_resolved: Mapped[int]
+    reopened: Mapped[int]
+    rated: Mapped[int]
+    rating_sum: Mapped[int]
+
+
+class StatsWeekly(RollupColumns, Base):
+    __tablename__ = "stats_weekly"
+
+    week: Mapped[date] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
+
+    __table_args__ = (Index("ix_stats_weekly_category_week", "category_code", "week"),)
+
+
+class StatsWeeklyAgency(RollupColumns, Base):
+    """The same per agency: a complaint counts for every agency that handled it and every
+    agency above those (the offices roll up), so an agency reads ~52 rows for a year."""
+
+    __tablename__ = "stats_weekly_agencies"
+
+    week: Mapped[date] = mapped_column(primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
+
+
+class StatsWatermark(Base):
+    """How far the refresh job has read the events (by `occurred_at`)."""
+
+    __tablename__ = "stats_watermarks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    occurred_at: Mapped[datetime]
+    event_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+# The refresh job reads the events by time; the events table had no index for that.
+Index("ix_events_occurred_at", Event.occurred_at)
