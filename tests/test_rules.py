@@ -133,6 +133,11 @@ OWNERS: dict[str, set[str]] = {
     "Account": {"gateway"},
     "RefreshToken": {"gateway"},
     "ApiKey": {"gateway"},
+    # notifications to people (issue 9, people)
+    "NotificationContact": {"notifications"},
+    "NotificationPreference": {"notifications"},
+    "ComplaintFollower": {"notifications"},
+    "PersonMessage": {"notifications"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

@@ -25,6 +25,11 @@ class EventType(enum.StrEnum):
     complaint_sla_breached = "complaint.sla_breached"
     complaint_reminder = "complaint.reminder"  # to the agency, after a breach
     complaint_escalated = "complaint.escalated"  # one level up the hierarchy
+    # Accounts (people): recorded by the gateway's accounts edge, for notifications' contact
+    # directory. Internal: they carry contact details and are never delivered to webhooks.
+    account_registered = "account.registered"  # a citizen signed up
+    account_staff_created = "account.staff_created"
+    account_deactivated = "account.deactivated"
 
 
 class Consumer(enum.StrEnum):
@@ -62,6 +67,16 @@ CONSUMERS: dict[EventType, tuple[Consumer, ...]] = {
     )
     for event_type in EventType
 }
+
+
+# Events for the platform's own consumers only: no webhook delivery, no public timeline (people).
+INTERNAL_EVENTS = frozenset(
+    {
+        EventType.account_registered,
+        EventType.account_staff_created,
+        EventType.account_deactivated,
+    }
+)
 
 
 def consumers_of(event_type: str) -> tuple[Consumer, ...]:

@@ -10,6 +10,14 @@ from services.models.complaint import (
 )
 from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
+
+# Notifications to people (issue 9, people)
+from services.models.people import (
+    ComplaintFollower,
+    NotificationContact,
+    NotificationPreference,
+    PersonMessage,
+)
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
 from services.models.routing import (
     ClockKind,
@@ -34,10 +42,14 @@ __all__ = [
     "ComplaintAgency",
     "ComplaintClock",
     "ComplaintFollowUp",
+    "ComplaintFollower",
     "DispositionRule",
     "Event",
     "EventFailure",
     "IdempotencyRecord",
+    "NotificationContact",
+    "NotificationPreference",
+    "PersonMessage",
     "ProcessedEvent",
     "RefreshToken",
     "Region",
