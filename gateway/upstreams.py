@@ -25,6 +25,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/api/v1/directory", "routing"),  # admin: categories' policy, disposition rules
     ("/api/v1/agency", "routing"),  # the agency inbox (not /api/v1/agencies: whole segments)
     ("/api/v1/webhooks", "notifications"),
+    # notifications to people (issue 9, people): an account's own channels and language
+    ("/api/v1/me/notification-preferences", "notifications"),
 )
 
 

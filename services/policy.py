@@ -35,6 +35,8 @@ class Permission(enum.StrEnum):
     disposition_preview = "disposition:preview"  # the routing dry-run
     agency_inbox = "agency:inbox"  # an agency's complaints and its actions on them
     directory_manage = "directory:manage"  # agencies, categories' policy, disposition rules
+    # notifications to people (issue 9, people): an account's own channels and language
+    notification_preferences_own = "notification_preferences:own"
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -60,6 +62,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # national admins on every agency's.
     Permission.agency_inbox: frozenset({R.admin, R.coordinator, R.liaison, R.agency}),
     Permission.directory_manage: frozenset({R.admin}),
+    # notifications to people: every account sets its own (API keys have none)
+    Permission.notification_preferences_own: ACCOUNTS,
 }
 
 

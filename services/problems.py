@@ -134,6 +134,8 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "agency_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "regions_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "invalid_otp": ("The code is not valid", "Kode tidak valid"),
+    # notifications to people (issue 9, people)
+    "staff_only": ("Only for agency staff", "Hanya untuk staf instansi"),
 }
 
 

@@ -13,6 +13,7 @@ stable Message-ID, so a receiver can drop a repeat).
 
 import asyncio
 import contextlib
+import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,10 +127,29 @@ class PeopleSender:
             claimed = await MessageRepository(session).claim(
                 batch=self.config.batch, lease_seconds=self.config.lease_seconds
             )
-        await asyncio.gather(*(self._deliver(message) for message in claimed))
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._attempt(message) for message in claimed))
+        try:
+            # One short transaction for the whole batch's outcomes.
+            async with unit_of_work(self.runtime.sessionmaker, self.runtime.publisher) as session:
+                repository = MessageRepository(session)
+                for outcome in outcomes:
+                    await repository.record(
+                        outcome.message_id,
+                        outcome.attempts_before,
+                        status=outcome.status,
+                        error=outcome.error,
+                        retry_in=outcome.retry_in,
+                    )
+        except TRANSIENT as exc:  # the leases expire and the messages are tried again
+            log.warning("people sender: %d outcomes not recorded: %r", len(outcomes), exc)
+            return len(claimed)
+        for outcome in outcomes:
+            outcome.log()
         return len(claimed)
 
-    async def _deliver(self, message: Claimed) -> None:
+    async def _attempt(self, message: Claimed) -> "Outcome":
         channel = self.channels[ChannelName(message.channel)]
         error: str | None = None
         permanent = False
@@ -156,33 +176,46 @@ class PeopleSender:
                 log.exception("people message %s: send failed on our side", message.id)
                 error = f"internal error: {type(exc).__name__}"
         attempts = message.attempts + 1
-        retry_in: float | None = None
         if error is None:
-            status = MessageStatus.sent
-        elif permanent or attempts >= self.config.max_attempts:
-            status = MessageStatus.dead
-        else:
-            status, retry_in = MessageStatus.pending, self.config.retry_delay(attempts)
-        try:
-            async with unit_of_work(self.runtime.sessionmaker, self.runtime.publisher) as session:
-                await MessageRepository(session).record(
-                    message.id, message.attempts, status=status, error=error, retry_in=retry_in
-                )
-        except TRANSIENT as exc:  # the lease expires and the message is tried again
-            log.warning("people message %s: outcome not recorded: %r", message.id, exc)
-            return
-        # Ids, channels and reasons only: never an address or a message's words.
-        if status is MessageStatus.sent:
-            log.info("people message %s sent by %s", message.id, channel.name)
-        elif status is MessageStatus.dead:
+            return Outcome(message.id, channel.name, message.attempts, MessageStatus.sent)
+        if permanent or attempts >= self.config.max_attempts:
+            return Outcome(message.id, channel.name, message.attempts, MessageStatus.dead, error)
+        return Outcome(
+            message.id,
+            channel.name,
+            message.attempts,
+            MessageStatus.pending,
+            error,
+            self.config.retry_delay(attempts),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: uuid.UUID
+    channel: ChannelName
+    attempts_before: int
+    status: MessageStatus
+    error: str | None = None
+    retry_in: float | None = None
+
+    def log(self) -> None:
+        """Ids, channels and reasons only: never an address or a message's words."""
+        attempt = self.attempts_before + 1
+        if self.status is MessageStatus.sent:
+            log.info("people message %s sent by %s", self.message_id, self.channel)
+        elif self.status is MessageStatus.dead:
             log.warning(
-                "people message %s given up after %d attempts: %s", message.id, attempts, error
+                "people message %s given up after %d attempts: %s",
+                self.message_id,
+                attempt,
+                self.error,
             )
         else:
             log.info(
                 "people message %s attempt %d failed (%s); next in %.0f s",
-                message.id,
-                attempts,
-                error,
-                retry_in or 0.0,
+                self.message_id,
+                attempt,
+                self.error,
+                self.retry_in or 0.0,
             )
