@@ -189,6 +189,9 @@ MATRIX: dict[str, dict[str, int]] = {
     "POST /api/v1/routing/dry-run": protected(
         200, (*ADMINS, "coordinator", "coordinator_stranger", "ops_key")
     ),
+    # --- notifications to people: every account its own preferences (API keys have none)
+    "GET /api/v1/me/notification-preferences": protected(200, ACCOUNTS),
+    "PUT /api/v1/me/notification-preferences": protected(200, ACCOUNTS),
 }
 
 
@@ -567,6 +570,17 @@ VERIFICATION_CALLS: dict[str, Call] = {
     "POST /api/v1/routing/dry-run": dry_run,
 }
 
+
+async def set_preferences(
+    client: httpx.AsyncClient, caller: Caller, ctx: Context
+) -> httpx.Response:
+    return await client.put(
+        "/api/v1/me/notification-preferences",
+        json={"language": "en", "sms": True},
+        headers=caller.headers,
+    )
+
+
 CALLS: dict[str, Call] = {
     "GET /healthz": get("/healthz"),
     "GET /readyz": get("/readyz"),
@@ -615,6 +629,9 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/agency/complaints": get("/api/v1/agency/complaints"),
     **INBOX_CALLS,
     **VERIFICATION_CALLS,
+    # notifications to people
+    "GET /api/v1/me/notification-preferences": get("/api/v1/me/notification-preferences"),
+    "PUT /api/v1/me/notification-preferences": set_preferences,
 }
 
 
