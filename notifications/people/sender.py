@@ -31,6 +31,9 @@ from services.worker import TRANSIENT
 log = get_logger(__name__)
 LEASE_MARGIN_SECONDS = 30.0
 FAULT_PAUSE_SECONDS = 2.0
+# At shutdown, sends in flight get this long (process managers give about 10 s before SIGKILL);
+# an unfinished one is claimed again once its lease expires.
+SHUTDOWN_GRACE_SECONDS = 3.0
 
 _running: "weakref.WeakSet[PeopleSender]" = weakref.WeakSet()
 
@@ -88,9 +91,8 @@ class PeopleSender:
         self._stopping = True
         self.wake()
         if self._task is not None:
-            # A send in flight gets its timeout; an unfinished one is claimed again later.
             try:
-                await asyncio.wait_for(self._task, self.config.timeout_seconds)
+                await asyncio.wait_for(self._task, SHUTDOWN_GRACE_SECONDS)
             except TimeoutError:
                 log.warning("people sender stopped with sends in flight (their leases expire)")
         for channel in self.channels.values():

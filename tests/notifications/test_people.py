@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from notifications.dispatcher import Dispatcher
 from notifications.people.channels import build_channels
 from notifications.people.sender import PeopleSender, SenderConfig
 from notifications.worker import daily_digest, reply_windows_closing
@@ -24,7 +25,9 @@ from services.events.outbox import record_event, take_pending
 from services.models import Agency, Complaint, PersonMessage, WebhookDelivery
 from services.runtime import Runtime
 from tests import factories
+from tests.notifications.conftest import fast_config
 from tests.notifications.helpers import ROUTING, add_endpoint, fan_out
+from tests.notifications.receivers import hanging_receiver
 from tests.receiver import Receiver, running_receiver
 from tests.smtp import Mailbox, html_of, smtp_server, text_of
 
@@ -32,6 +35,9 @@ PUSH_TOKEN = "push-bearer-secret"
 SMS_KEY = "sms-api-key"
 AGENCY = "pemda-11.01"
 HOUR = timedelta(hours=1)
+PEOPLE_TABLES = (
+    "person_messages, notification_contacts, notification_preferences, complaint_followers"
+)
 
 
 @pytest.fixture
@@ -451,3 +457,41 @@ async def test_staff_who_opted_in_get_a_daily_digest_of_what_is_due(
     assert email["Subject"] == "Ringkasan harian: 1 aduan jatuh tempo"
     assert f"- {due.tracking_id}: completion, tenggat" in text_of(email)
     assert mailbox.to(quiet["email"]) == []
+
+
+@pytest.fixture
+async def committed_people(committed_runtime: Runtime) -> AsyncIterator[Runtime]:
+    """`committed_runtime`, and this module's tables emptied afterwards too."""
+    yield committed_runtime
+    async with committed_runtime.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {PEOPLE_TABLES}"))
+
+
+async def test_a_hanging_smtp_server_does_not_delay_webhooks(
+    committed_people: Runtime, receiver: Receiver
+) -> None:
+    """The dispatcher and the sender run side by side, as in the worker: while the email's
+    attempt hangs on an SMTP server that never answers, the webhook goes out."""
+    async with hanging_receiver() as smtp:
+        runtime = with_channels(
+            committed_people,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            people_send_timeout_seconds=30.0,
+        )
+        await add_endpoint(runtime, receiver.url)
+        filed = await complaint(runtime, reporter_email="sabar@example.id")
+        sender = PeopleSender(
+            runtime, build_channels(runtime.settings), SenderConfig.from_settings(runtime.settings)
+        )
+        async with Dispatcher(runtime, fast_config(runtime.settings)):
+            await sender.start()
+            try:
+                await event(runtime, EventType.complaint_submitted, filed)
+
+                await receiver.wait_for(1, seconds=20)
+                assert smtp.connections >= 1  # the email's attempt is hanging meanwhile
+                [email] = await messages(runtime)
+                assert (email.status, email.attempts, email.sent_at) == ("pending", 0, None)
+            finally:
+                await sender.stop()
