@@ -68,6 +68,7 @@ INBOX_ROLES = ("coordinator", "liaison")
 
 def agencies_concerned(event_type: str, data: dict[str, object]) -> list[uuid.UUID]:
     """The agencies whose staff a staff event is for."""
+    named: object
     if event_type == "complaint.dispositioned" and isinstance(data.get("to_agency"), dict):
         named = [data["to_agency"]]  # re-routed after a return: only the new agency is new
     elif event_type == "complaint.dispositioned":
