@@ -199,6 +199,44 @@ async def test_the_agency_staff_get_an_email_when_a_complaint_lands_in_their_inb
     assert mailbox.to(elsewhere["email"]) == []
 
 
+async def test_deadline_reminders_and_escalations_reach_the_agency_concerned(
+    people: Runtime, mailbox: Mailbox
+) -> None:
+    office = await agency(people)
+    above = await agency(people, "pemprov-11")
+    liaison = await account(
+        people, EventType.account_staff_created, role="liaison", agency_id=uuid.UUID(office["id"])
+    )
+    coordinator = await account(
+        people,
+        EventType.account_staff_created,
+        role="coordinator",
+        agency_id=uuid.UUID(above["id"]),
+    )
+    filed = await complaint(people, reporter_email="warga@example.id")
+
+    await event(
+        people,
+        EventType.complaint_reminder,
+        filed,
+        agency=office,
+        clock="first_response",
+        reminder=2,
+        due_at="2026-12-01T16:59:59.999999+00:00",
+    )
+    await event(people, EventType.complaint_escalated, filed, to=above, level=1, **{"from": office})
+    await send_due(people)
+
+    [reminder] = await mailbox.wait_for(liaison["email"])
+    assert reminder["Subject"] == f"Pengingat: tenggat aduan {filed.tracking_id} terlewati"
+    # The due time as the agency reads it: its own zone (WIB for Aceh).
+    assert "terlewati sejak 01-12-2026 23:59 WIB. Ini pengingat ke-2." in text_of(reminder)
+    [escalated] = await mailbox.wait_for(coordinator["email"])
+    assert escalated["Subject"] == f"Eskalasi aduan {filed.tracking_id} ke {above['name']}"
+    [told] = await mailbox.wait_for("warga@example.id")  # the reporter hears of the escalation
+    assert told["Subject"] == f"Aduan {filed.tracking_id} dieskalasi ke {above['name']}"
+
+
 # --- channels -------------------------------------------------------------------------------
 
 
