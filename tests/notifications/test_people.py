@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 
 from notifications.dispatcher import Dispatcher
 from notifications.people.channels import build_channels
+from notifications.people.jobs import daily_digest, reply_windows_closing
 from notifications.people.sender import PeopleSender, SenderConfig
-from notifications.worker import daily_digest, reply_windows_closing
 from services.domain.calendar import add_working_days
 from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
