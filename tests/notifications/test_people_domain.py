@@ -11,6 +11,8 @@ from notifications.people.domain import (
     agencies_concerned,
     submission_recipient,
 )
+from notifications.people.jobs import people_crons
+from services.settings import Settings
 
 A, B, C = (str(uuid.uuid4()) for _ in range(3))
 
@@ -56,3 +58,18 @@ def test_an_account_is_reached_through_the_channels_it_chose() -> None:
         (ChannelName.push, "t1"),
         (ChannelName.push, "t2"),
     ]
+
+
+def test_the_crons_are_namespaced_and_the_digest_hour_is_wib() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        queue_prefix="ns",
+        people_digest_hour=7,
+        people_reply_window_check_minutes=15,
+    )
+
+    reply, digest = people_crons(settings)
+
+    assert (reply.name, digest.name) == ("ns:reply_windows_closing", "ns:daily_digest")
+    assert reply.minute == {0, 15, 30, 45}
+    assert (digest.hour, digest.minute) == ({0}, {0})  # 07:00 WIB is 00:00 UTC
