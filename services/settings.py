@@ -282,6 +282,11 @@ class Settings(BaseSettings):
     people_digest_hour: int = Field(
         default=7, ge=0, le=23, description="Hour (WIB) of the opt-in daily digest for staff"
     )
+    people_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Sent and given-up messages (they hold addresses) are deleted after this",
+    )
     people_reply_window_check_minutes: int = Field(
         default=30,
         ge=1,

@@ -3,15 +3,17 @@ messages of each event, run the sender, and the two crons.
 
 - `plan_messages`, in the event job's transaction, after the webhook fan-out;
 - the sender (notifications.people.sender): started and stopped with the worker process;
-- crons: reply windows closing in 2 working days, and the staff's opt-in daily digest. Both are
-  namespaced like services.worker.periodic, so deployments sharing a Redis each run theirs;
-  every planned message has a dedup key, so a tick run twice tells nobody twice.
+- crons: reply windows closing in 2 working days, the staff's opt-in daily digest, and the
+  hourly deletion of finished messages past their retention. They are namespaced like
+  services.worker.periodic, so deployments sharing a Redis each run theirs; every planned
+  message has a dedup key, so a tick run twice tells nobody twice.
 """
 
 from arq.cron import CronJob, cron
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.people.channels import build_channels
+from notifications.people.repository import MessageRepository
 from notifications.people.sender import PeopleSender, SenderConfig, wake_senders
 from notifications.people.service import PeopleService
 from services.clock import now
@@ -79,6 +81,18 @@ async def daily_digest(ctx: Ctx) -> int:
     return planned
 
 
+async def forget_old_messages(ctx: Ctx) -> int:
+    """Cron: delete sent and given-up messages older than `people_retention_days`."""
+    runtime = runtime_of(ctx)
+    async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
+        forgotten = await MessageRepository(session).forget_finished(
+            runtime.settings.people_retention_days
+        )
+    if forgotten:
+        log.info("people: %d old messages deleted", forgotten)
+    return forgotten
+
+
 def people_crons(settings: Settings) -> list[CronJob]:
     every = settings.people_reply_window_check_minutes
     return [
@@ -95,6 +109,13 @@ def people_crons(settings: Settings) -> list[CronJob]:
             name=f"{settings.queue_prefix}:daily_digest",
             hour={(settings.people_digest_hour - WIB_UTC_OFFSET_HOURS) % 24},
             minute={0},
+            second={0},
+            timeout=120,
+        ),
+        cron(
+            forget_old_messages,
+            name=f"{settings.queue_prefix}:forget_old_messages",
+            minute={30},
             second={0},
             timeout=120,
         ),

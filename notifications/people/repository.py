@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
@@ -329,3 +329,15 @@ class MessageRepository:
             .returning(PersonMessage.id)
         )
         return result.first() is not None
+
+    async def forget_finished(self, older_than_days: int) -> int:
+        """Sent and dead messages hold addresses and words: they are not kept for ever."""
+        result = await self.session.execute(
+            delete(PersonMessage)
+            .where(
+                PersonMessage.status.in_([MessageStatus.sent.value, MessageStatus.dead.value]),
+                PersonMessage.created_at < func.now() - timedelta(days=older_than_days),
+            )
+            .returning(PersonMessage.id)
+        )
+        return len(result.all())

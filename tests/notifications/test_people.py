@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 
 from notifications.dispatcher import Dispatcher
 from notifications.people.channels import build_channels
-from notifications.people.jobs import daily_digest, reply_windows_closing
+from notifications.people.jobs import daily_digest, forget_old_messages, reply_windows_closing
 from notifications.people.sender import PeopleSender, SenderConfig
 from services.domain.calendar import add_working_days
 from services.events.catalogue import EventType
@@ -26,7 +26,7 @@ from services.models import Agency, Complaint, PersonMessage, WebhookDelivery
 from services.runtime import Runtime
 from tests import factories
 from tests.notifications.conftest import fast_config
-from tests.notifications.helpers import ROUTING, add_endpoint, fan_out
+from tests.notifications.helpers import ROUTING, add_endpoint, fan_out, until
 from tests.notifications.receivers import hanging_receiver
 from tests.receiver import Receiver, running_receiver
 from tests.smtp import Mailbox, html_of, smtp_server, text_of
@@ -527,9 +527,35 @@ async def test_a_hanging_smtp_server_does_not_delay_webhooks(
             try:
                 await event(runtime, EventType.complaint_submitted, filed)
 
+                async def email_hanging() -> bool:
+                    return smtp.connections >= 1
+
+                await until(email_hanging)
                 await receiver.wait_for(1, seconds=20)
-                assert smtp.connections >= 1  # the email's attempt is hanging meanwhile
                 [email] = await messages(runtime)
                 assert (email.status, email.attempts, email.sent_at) == ("pending", 0, None)
             finally:
                 await sender.stop()
+
+
+async def test_finished_messages_are_forgotten_after_the_retention(
+    people: Runtime, mailbox: Mailbox, sms: Receiver
+) -> None:
+    sms.default = 400  # the SMS is given up at once
+    by_email = await complaint(people, reporter_email="lama@example.id")
+    by_phone = await complaint(people, reporter_email=None, reporter_phone="+6281200003333")
+    await event(people, EventType.complaint_submitted, by_email)
+    await event(people, EventType.complaint_submitted, by_phone)
+    await send_due(people)
+    waiting = await complaint(people, reporter_email="baru@example.id")
+    await event(people, EventType.complaint_submitted, waiting)
+    async with people.sessionmaker() as session:
+        await session.execute(
+            update(PersonMessage).values(created_at=func.now() - timedelta(days=31))
+        )
+        await session.commit()
+
+    assert await forget_old_messages({"runtime": people}) == 2
+
+    # The one still waiting to go stays, however old.
+    assert [(m.complaint_id, m.status) for m in await messages(people)] == [(waiting.id, "pending")]

@@ -68,8 +68,12 @@ def test_the_crons_are_namespaced_and_the_digest_hour_is_wib() -> None:
         people_reply_window_check_minutes=15,
     )
 
-    reply, digest = people_crons(settings)
+    reply, digest, forget = people_crons(settings)
 
-    assert (reply.name, digest.name) == ("ns:reply_windows_closing", "ns:daily_digest")
+    assert (reply.name, digest.name, forget.name) == (
+        "ns:reply_windows_closing",
+        "ns:daily_digest",
+        "ns:forget_old_messages",
+    )
     assert reply.minute == {0, 15, 30, 45}
     assert (digest.hour, digest.minute) == ({0}, {0})  # 07:00 WIB is 00:00 UTC
