@@ -41,7 +41,7 @@ AccountsDep = Annotated[AccountsRuntime, Depends(get_accounts)]
 
 
 async def get_session(accounts: AccountsDep) -> AsyncIterator[AsyncSession]:
-    async with transaction(accounts.sessionmaker) as session:
+    async with transaction(accounts.sessionmaker, accounts.publisher) as session:
         yield session
 
 

@@ -19,6 +19,7 @@ from gateway.state import GatewayState
 from gateway.upstreams import create_clients, create_proxy_sessions
 from services.db import SessionMaker, create_engine, create_sessionmaker
 from services.deps import get_principal
+from services.events.outbox import Publisher
 from services.identity import IdentitySigner
 from services.logging import configure_logging
 from services.middleware import MetricsMiddleware, RequestContextMiddleware
@@ -47,7 +48,15 @@ def create_gateway_app(
         clients = create_clients(settings)
         engine = create_engine(settings) if settings.database_url and not sessionmaker else None
         maker = sessionmaker or (create_sessionmaker(engine) if engine else None)
-        accounts = AccountsRuntime(settings, maker) if maker is not None else None
+        redis = create_arq_redis(settings) if settings.redis_url else None
+        # The fast path of account events, on the gateway's own database (tests that hand in a
+        # sessionmaker leave them to the relay).
+        publisher = (
+            Publisher(settings, redis, maker)
+            if engine is not None and maker is not None and redis is not None
+            else None
+        )
+        accounts = AccountsRuntime(settings, maker, publisher) if maker is not None else None
         app.state.gateway = GatewayState(
             settings=settings,
             clients=clients,
@@ -58,7 +67,7 @@ def create_gateway_app(
                 clients,
                 lambda: signer.sign(SYSTEM_GATEWAY, method="GET", path="/openapi.json"),
             ),
-            redis=create_arq_redis(settings) if settings.redis_url else None,
+            redis=redis,
             signer=signer,
             engine=engine,
             accounts=accounts,

@@ -57,6 +57,8 @@ class GatewayState:
             await client.aclose()
         for session in self.proxies.values():
             await session.close()
+        if self.accounts is not None:
+            await self.accounts.close()  # before Redis and the engine its publisher uses
         if self.redis is not None:
             await self.redis.aclose()
         if self.engine is not None:

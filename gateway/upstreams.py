@@ -28,6 +28,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     # statistics and exports (routing/stats)
     ("/api/v1/stats", "routing"),
     ("/api/v1/exports", "routing"),
+    # notifications to people (issue 9, people): an account's own channels and language
+    ("/api/v1/me/notification-preferences", "notifications"),
 )
 
 

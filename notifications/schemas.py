@@ -15,9 +15,9 @@ from pydantic import (
 )
 
 from notifications.domain import DeliveryStatus
-from services.events.catalogue import EventType
+from services.events.catalogue import INTERNAL_EVENTS, EventType
 
-EVENT_TYPES = ", ".join(f"`{t.value}`" for t in EventType)
+EVENT_TYPES = ", ".join(f"`{t.value}`" for t in EventType if t not in INTERNAL_EVENTS)
 
 URL_MAX_LENGTH = 2048  # the column's length
 

@@ -26,7 +26,7 @@ from notifications.repository import (
 from notifications.schemas import DeliveryOut, EndpointCreate, EndpointCreated, EndpointOut
 from notifications.signing import new_secret
 from notifications.targets import TargetRefused, TargetUnresolvable, vet
-from services.events.catalogue import Consumer, EventType, consumers_of
+from services.events.catalogue import INTERNAL_EVENTS, Consumer, EventType, consumers_of
 from services.events.envelope import EventEnvelope
 from services.logging import get_logger
 from services.models import WebhookEndpoint
@@ -35,7 +35,7 @@ from services.problems import ProblemError
 from services.settings import Settings
 
 log = get_logger(__name__)
-KNOWN_EVENT_TYPES = frozenset(t.value for t in EventType)
+KNOWN_EVENT_TYPES = frozenset(t.value for t in EventType if t not in INTERNAL_EVENTS)
 
 
 def _unique(values: list[str]) -> list[str]:

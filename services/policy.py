@@ -46,6 +46,8 @@ class Permission(enum.StrEnum):
     # statistics (routing/stats): regions and the ranking; an agency's own statistics
     stats_read = "stats:read"
     agency_stats_read = "stats:read_agency"  # coordinators: their agency and its offices
+    # notifications to people (issue 9, people): an account's own channels and language
+    notification_preferences_own = "notification_preferences:own"
 
 
 EVERYONE = frozenset(Role) - {R.system}
@@ -84,6 +86,8 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # statistics (routing/stats): no personal data; a coordinator sees its own agency's
     Permission.stats_read: frozenset({R.admin, R.ops}),
     Permission.agency_stats_read: frozenset({R.admin, R.ops, R.coordinator}),
+    # notifications to people: every account sets its own (API keys have none)
+    Permission.notification_preferences_own: ACCOUNTS,
 }
 
 

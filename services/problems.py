@@ -207,6 +207,8 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
         "Periode berakhir sebelum dimulai",
     ),
     "unknown_measure": ("Unknown measure", "Ukuran tidak dikenal"),
+    # notifications to people (issue 9, people)
+    "staff_only": ("Only for agency staff", "Hanya untuk staf instansi"),
 }
 
 

@@ -3,7 +3,7 @@
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -336,6 +336,64 @@ class Settings(BaseSettings):
             if not name.strip() or not equals or float(weight) < 0:
                 raise ValueError("measure=weight pairs, e.g. completion_compliance=3")
         return value
+
+    # Notifications to people (issue 9, people): docs/architecture.md "Notifications to people".
+    # A channel without its endpoint/host is not configured: its messages are skipped (logged).
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: no email")
+    smtp_port: int = Field(default=587, description="SMTP port")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if it needs one")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(
+        default="Aduan <noreply@aduan.go.id>", description="From: of the emails sent"
+    )
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (upgrade on the plain port), tls (implicit, port 465) or none",
+    )
+    push_endpoint: str | None = Field(
+        default=None,
+        description='URL that takes FCM HTTP v1 messages ({"message": {...}}, e.g. '
+        "https://fcm.googleapis.com/v1/projects/<id>/messages:send); unset: no push",
+    )
+    push_token: SecretStr | None = Field(
+        default=None, description="Bearer token sent to push_endpoint"
+    )
+    sms_endpoint: str | None = Field(
+        default=None,
+        description='HTTP SMS gateway: POST {"to", "text"} as JSON; unset: no SMS',
+    )
+    sms_api_key: SecretStr | None = Field(
+        default=None, description="Sent to sms_endpoint in the X-API-Key header"
+    )
+    people_send_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of one email, push or SMS attempt"
+    )
+    people_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts of one message before it is given up (dead)"
+    )
+    people_retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="First retry delay of a failed message (doubles, jitter)"
+    )
+    people_retry_cap_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest delay between two attempts of a message"
+    )
+    people_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the sender looks for due messages when idle"
+    )
+    people_digest_hour: int = Field(
+        default=7, ge=0, le=23, description="Hour (WIB) of the opt-in daily digest for staff"
+    )
+    people_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Sent and given-up messages (they hold addresses) are deleted after this",
+    )
+    people_reply_window_check_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=60,
+        description="How often the worker looks for reply windows closing in 2 working days",
+    )
 
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
     @classmethod

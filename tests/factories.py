@@ -27,6 +27,7 @@ from services.models import (
     ComplaintFollowUp,
     DispositionRule,
     Event,
+    NotificationPreference,
     Open311Request,
 )
 
@@ -439,3 +440,53 @@ async def add_timed_clock(
     session.add(clock)
     await session.flush()
     return clock
+
+
+# --- notifications to people (issue 9, people) -------------------------------------------------
+
+
+async def add_preferences(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    language: str = "id",
+    email: bool = True,
+    push: bool = True,
+    sms: bool = False,
+    push_tokens: Sequence[str] = (),
+    daily_digest: bool = False,
+) -> NotificationPreference:
+    """An account's notification preferences, as it would set them."""
+    row = NotificationPreference(
+        account_id=account_id,
+        language=language,
+        email=email,
+        push=push,
+        sms=sms,
+        push_tokens=list(push_tokens),
+        daily_digest=daily_digest,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def account_event_data(
+    account_id: uuid.UUID,
+    *,
+    role: str = "citizen",
+    email: str | None = None,
+    phone: str | None = "+6281234567890",
+    agency_id: uuid.UUID | None = None,
+    name: str = "Siti Rahmawati",
+) -> dict[str, Any]:
+    """The data of an `account.registered` / `account.staff_created` event, as the gateway
+    records it."""
+    return {
+        "account_id": str(account_id),
+        "role": role,
+        "name": name,
+        "email": email or f"{role}-{secrets.token_hex(4)}@example.id",
+        "phone": phone,
+        "agency_id": str(agency_id) if agency_id else None,
+    }

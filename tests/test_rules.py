@@ -142,6 +142,11 @@ OWNERS: dict[str, set[str]] = {
     "StatsWeekly": {"routing"},
     "StatsWeeklyAgency": {"routing"},
     "StatsWatermark": {"routing"},
+    # notifications to people (issue 9, people)
+    "NotificationContact": {"notifications"},
+    "NotificationPreference": {"notifications"},
+    "NotificationFollower": {"notifications"},
+    "PersonMessage": {"notifications"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

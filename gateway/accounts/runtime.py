@@ -16,6 +16,7 @@ from gateway.accounts.tokens import AccessTokens
 from gateway.accounts.uow import transaction
 from services.cache import Memo
 from services.db import SessionMaker
+from services.events.outbox import Publisher
 from services.logging import get_logger
 from services.models import ApiKey
 from services.problems import ProblemError
@@ -49,9 +50,16 @@ class KeyRecord:
 
 
 class AccountsRuntime:
-    def __init__(self, settings: Settings, sessionmaker: SessionMaker) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: SessionMaker,
+        publisher: Publisher | None = None,
+    ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
+        # Pushes the account events after each commit; None: the workers' relay does (later).
+        self.publisher = publisher
         # Without keys the gateway still serves API keys and the bootstrap key; sign-in answers
         # 503 until ADUAN_JWT_KEYS is set. Keys that are set but wrong stop it at startup.
         self.tokens = AccessTokens.from_settings(settings) if settings.jwt_keys else None
@@ -89,6 +97,10 @@ class AccountsRuntime:
                 "service_unavailable", "sign-in is not configured here (ADUAN_JWT_KEYS)"
             )
         return self.tokens
+
+    async def close(self) -> None:
+        if self.publisher is not None:
+            await self.publisher.close()  # its last pushes and published marks
 
     def forget_api_keys(self) -> None:
         """After a revocation: this process stops accepting the key at once."""

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
 from gateway.accounts import totp
+from gateway.accounts.events import account_recorded
 from gateway.accounts.passwords import hash_password, needs_rehash, verify_password
 from gateway.accounts.repository import (
     AccountRepository,
@@ -29,6 +30,7 @@ from gateway.accounts.schemas import (
 )
 from gateway.accounts.tokens import new_refresh_token, sha256_hex
 from gateway.accounts.uow import RefusalAfterWrite
+from services.events.catalogue import EventType
 from services.models import Account, Agency
 from services.principal import STAFF_ROLES, Principal, PrincipalKind, Role
 from services.problems import ProblemError
@@ -97,6 +99,10 @@ class AuthService:
         )
         if account is None:
             raise ProblemError("conflict", "an account with this email exists already")
+        self_registered = Principal(
+            kind=PrincipalKind.user, role=Role.citizen, subject=str(account.id)
+        )
+        account_recorded(self.session, EventType.account_registered, account, actor=self_registered)
         return account_out(account, None, AccountOut)
 
     async def token(self, form: TokenForm) -> TokenOut:

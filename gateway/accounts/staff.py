@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.accounts import totp
+from gateway.accounts.events import account_deactivated, account_recorded
 from gateway.accounts.passwords import hash_password
 from gateway.accounts.repository import (
     AccountRepository,
@@ -28,6 +29,7 @@ from gateway.accounts.schemas import (
     TotpEnrolmentOut,
 )
 from gateway.accounts.service import account_out, new_id
+from services.events.catalogue import EventType
 from services.models import Account
 from services.pagination import decode_cursor, encode_cursor
 from services.policy import not_visible
@@ -85,6 +87,7 @@ class StaffService:
         )
         if account is None:
             raise ProblemError("conflict", "an account with this email exists already")
+        account_recorded(self.session, EventType.account_staff_created, account, actor=principal)
         agency = await self.reference.agency(body.agency_id) if body.agency_id else None
         provisioning = (
             TotpEnrolmentOut(
@@ -138,4 +141,5 @@ class StaffService:
         if principal.kind is PrincipalKind.user and principal.subject == str(account.id):
             raise ProblemError("conflict", "you cannot deactivate your own account")
         await self.accounts.deactivate(account.id)
+        account_deactivated(self.session, account, actor=principal)
         await self.refresh_tokens.revoke_account(account.id)

@@ -38,6 +38,11 @@ class EventType(enum.StrEnum):
     complaint_region_set = "complaint.region_set"
     # Attachments (issue 8): a file of the reporter's, or of an agency's follow-up
     complaint_attachment_added = "complaint.attachment_added"
+    # Accounts (people): recorded by the gateway's accounts edge, for notifications' contact
+    # directory. Internal: they carry contact details and are never delivered to webhooks.
+    account_registered = "account.registered"  # a citizen signed up
+    account_staff_created = "account.staff_created"
+    account_deactivated = "account.deactivated"
 
 
 class Consumer(enum.StrEnum):
@@ -88,6 +93,16 @@ CONSUMERS: dict[EventType, tuple[Consumer, ...]] = {
     )
     for event_type in EventType
 }
+
+
+# Events for the platform's own consumers only: no webhook delivery, no public timeline (people).
+INTERNAL_EVENTS = frozenset(
+    {
+        EventType.account_registered,
+        EventType.account_staff_created,
+        EventType.account_deactivated,
+    }
+)
 
 
 def consumers_of(event_type: str) -> tuple[Consumer, ...]:

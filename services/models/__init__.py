@@ -13,6 +13,14 @@ from services.models.conversation import ComplaintFollower  # convo
 from services.models.event import Event, EventFailure, ProcessedEvent
 from services.models.idempotency import IdempotencyRecord
 from services.models.open311 import Open311Request
+
+# Notifications to people (issue 9, people)
+from services.models.people import (
+    NotificationContact,
+    NotificationFollower,
+    NotificationPreference,
+    PersonMessage,
+)
 from services.models.reference import Agency, AgencyKind, Category, Region, RegionLevel
 from services.models.routing import (
     ClockKind,
@@ -49,7 +57,11 @@ __all__ = [
     "Event",
     "EventFailure",
     "IdempotencyRecord",
+    "NotificationContact",
+    "NotificationFollower",
+    "NotificationPreference",
     "Open311Request",
+    "PersonMessage",
     "ProcessedEvent",
     "RefreshToken",
     "Region",

@@ -226,6 +226,9 @@ MATRIX: dict[str, dict[str, int]] = {
     "POST /api/v1/verification/complaints/{tracking_id}/duplicate": protected(
         200, (*ADMINS, "coordinator"), coordinator_stranger=404
     ),
+    # --- notifications to people: every account its own preferences (API keys have none)
+    "GET /api/v1/me/notification-preferences": protected(200, ACCOUNTS),
+    "PUT /api/v1/me/notification-preferences": protected(200, ACCOUNTS),
     # --- Open311: setting the region of a complaint that has none is for national admins
     # (it lies in no coordinator's region); GeoReport reads are public, filing as on the JSON
     # API (a regional key in its own regions), refusals are GeoReport's 403 list.
@@ -759,6 +762,17 @@ OPEN311_CALLS: dict[str, Call] = {
     "GET /open311/v2/tokens/{token}.json": open311_token,
 }
 
+
+async def set_preferences(
+    client: httpx.AsyncClient, caller: Caller, ctx: Context
+) -> httpx.Response:
+    return await client.put(
+        "/api/v1/me/notification-preferences",
+        json={"language": "en", "sms": True},
+        headers=caller.headers,
+    )
+
+
 CALLS: dict[str, Call] = {
     "GET /healthz": get("/healthz"),
     "GET /readyz": get("/readyz"),
@@ -809,6 +823,9 @@ CALLS: dict[str, Call] = {
     **VERIFICATION_CALLS,
     **CONVERSATION_CALLS,  # convo
     **OPEN311_CALLS,
+    # notifications to people
+    "GET /api/v1/me/notification-preferences": get("/api/v1/me/notification-preferences"),
+    "PUT /api/v1/me/notification-preferences": set_preferences,
 }
 
 

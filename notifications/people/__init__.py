@@ -1,0 +1,1 @@
+"""Notifications to people: reporters, followers and agency staff, by email, push and SMS."""
