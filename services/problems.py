@@ -134,6 +134,19 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "agency_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "regions_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "invalid_otp": ("The code is not valid", "Kode tidak valid"),
+    # intake (issue 8): complaints
+    "coordinates_incomplete": (
+        "Send latitude and longitude together",
+        "Kirim lintang dan bujur bersamaan",
+    ),
+    "channel_not_allowed": (
+        "This channel is set by the platform, not by the caller",
+        "Kanal ini ditetapkan oleh platform, bukan oleh pengirim",
+    ),
+    "regional_systems_only": (
+        "Only regional systems' keys send this field",
+        "Hanya kunci sistem daerah yang boleh mengirim kolom ini",
+    ),
 }
 
 
@@ -165,6 +178,7 @@ VALIDATION_MESSAGES_ID: dict[str, str] = {
     "date_from_datetime_parsing": "Tanggal tidak valid (format YYYY-MM-DD)",
     "date_type": "Tanggal tidak valid (format YYYY-MM-DD)",
     "uuid_parsing": "UUID tidak valid",
+    "date_in_future": "Tanggal tidak boleh di masa depan (WIB)",  # intake (issue 8)
 }
 
 

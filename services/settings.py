@@ -235,6 +235,16 @@ class Settings(BaseSettings):
         default=False,
         description="uvicorn access lines on the internal services (the gateway logs each request)",
     )
+    # Intake (issue 8): duplicate hints in the create answer; docs/architecture.md "Complaints".
+    duplicate_hint_threshold: float = Field(
+        default=0.2,
+        ge=0,
+        description="Least full-text rank (ts_rank against any word of the new complaint) of an "
+        "open complaint offered as a possible duplicate",
+    )
+    duplicate_hint_limit: int = Field(
+        default=3, ge=0, le=20, description="Most possible duplicates in a create answer"
+    )
 
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
     @classmethod
