@@ -24,7 +24,7 @@ from services.domain.lifecycle import Status
 from services.pagination import Page
 from services.policy import Permission, Requires
 from services.principal import Principal
-from services.problems import PROBLEM_RESPONSES, Problem, language
+from services.problems import PROBLEM_RESPONSES, Problem, ProblemError, language
 
 router = APIRouter(prefix="/api/v1")
 JSON = "application/json"
@@ -35,6 +35,22 @@ async def get_complaint_service(session: SessionDep, settings: SettingsDep) -> C
 
 
 ComplaintServiceDep = Annotated[ComplaintService, Depends(get_complaint_service)]
+
+
+async def require_json(request: Request) -> None:
+    """A create is JSON: anything else is a 415 naming the header, not a puzzling field error
+    about the body (FastAPI would try to read a form or text as the model)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != JSON and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise ProblemError(
+            "unsupported_media_type",
+            f"send the complaint as {JSON}, not {media_type or 'a body without Content-Type'}",
+            errors=[("/header/Content-Type", "json_required")],
+        )
+
+
 ReporterTokenHeader = Annotated[
     str | None,
     Header(
@@ -57,6 +73,7 @@ TRACKING_ID = Path(
     tags=["complaints"],
     status_code=201,
     response_model=ComplaintCreated,
+    dependencies=[Depends(require_json)],
     summary="File a complaint",
     description=(
         "Files a complaint (pengaduan), aspiration (aspirasi) or information request "

@@ -147,6 +147,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
         "Only regional systems' keys send this field",
         "Hanya kunci sistem daerah yang boleh mengirim kolom ini",
     ),
+    "json_required": ("Send application/json", "Kirim sebagai application/json"),
 }
 
 

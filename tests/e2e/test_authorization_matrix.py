@@ -189,6 +189,9 @@ MATRIX: dict[str, dict[str, int]] = {
     "POST /api/v1/routing/dry-run": protected(
         200, (*ADMINS, "coordinator", "coordinator_stranger", "ops_key")
     ),
+    # --- intake (issue 8): the public listing and the timeline; privacy decides what shows
+    "GET /api/v1/complaints": EVERYONE_200,
+    "GET /api/v1/complaints/{tracking_id}/timeline": EVERYONE_200,
 }
 
 
@@ -615,6 +618,11 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/agency/complaints": get("/api/v1/agency/complaints"),
     **INBOX_CALLS,
     **VERIFICATION_CALLS,
+    # intake (issue 8)
+    "GET /api/v1/complaints": get("/api/v1/complaints?q=jalan"),
+    "GET /api/v1/complaints/{tracking_id}/timeline": get(
+        "/api/v1/complaints/{tracking_id}/timeline"
+    ),
 }
 
 
