@@ -627,7 +627,8 @@ CALLS: dict[str, Call] = {
 
 
 async def operations(gateway: str) -> set[str]:
-    async with httpx.AsyncClient(base_url=gateway) as client:
+    # The first merge asks every service for its document: slow on a loaded machine.
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
         spec = (await client.get("/openapi.json")).json()
     return {
         f"{method.upper()} {path}"
