@@ -3,6 +3,7 @@ create is a 4xx problem naming the failing field and writes nothing), regional s
 forwards with a real API key, the public listing with Indonesian search, the timeline, and
 tracking ids typed wrong."""
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -264,6 +265,31 @@ async def test_a_regional_system_forwards_once_per_external_ref_and_only_in_its_
     assert outside.status_code == 403
     assert outside.headers["content-type"] == "application/problem+json"
     assert await written(engine) == before
+    async with engine.connect() as conn:
+        filed = await conn.scalar(
+            select(func.count()).select_from(Complaint).where(Complaint.external_ref == ref)
+        )
+    assert filed == 1
+
+
+async def test_concurrent_forwards_of_one_external_ref_file_one_complaint(
+    platform: Platform, settings: Settings, engine: AsyncEngine
+) -> None:
+    key = await regional_key(settings, ("11.01",))
+    ref = f"SP4N-ACEHSEL-{uuid.uuid4().hex[:10]}"
+    payload = complaint_payload(external_ref=ref)
+    async with httpx.AsyncClient(base_url=platform.gateway, timeout=30) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    "/api/v1/complaints", json=payload, headers={"Authorization": f"Bearer {key}"}
+                )
+                for _ in range(3)
+            )
+        )
+
+    assert sorted(a.status_code for a in answers) == [200, 200, 201]
+    assert len({a.json()["tracking_id"] for a in answers}) == 1
     async with engine.connect() as conn:
         filed = await conn.scalar(
             select(func.count()).select_from(Complaint).where(Complaint.external_ref == ref)

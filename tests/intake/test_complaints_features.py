@@ -20,6 +20,7 @@ from intake.main import create_app
 from intake.tracking import ALPHABET, TrackingIds
 from services.models import Complaint, Event
 from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
+from services.privacy import hash_reporter_token
 from services.runtime import Runtime
 from tests.conftest import complaint_payload, service_client
 from tests.factories import add_complaint, add_event, agency_id
@@ -357,7 +358,13 @@ async def test_the_timeline_labels_every_event_in_indonesian_and_english(
 async def test_reasons_on_a_confidential_timeline_are_for_its_reporter_only(
     runtime: Runtime, session: AsyncSession
 ) -> None:
-    complaint = await add_complaint(session, confidential=True, status="on_hold")
+    token = "rpt_reporter-of-the-confidential-one"
+    complaint = await add_complaint(
+        session,
+        confidential=True,
+        status="on_hold",
+        reporter_token_hash=hash_reporter_token(token),
+    )
     await add_event(
         session,
         "complaint.held",
@@ -369,12 +376,14 @@ async def test_reasons_on_a_confidential_timeline_are_for_its_reporter_only(
     async with caller(runtime, ANONYMOUS) as stranger, caller(runtime, ADMIN) as admin:
         public = (await stranger.get(path)).json()
         full = (await admin.get(path)).json()
+        reporter = (await stranger.get(path, headers={"X-Reporter-Token": token})).json()
 
     assert public["events"][0]["label"]["en"] == "Complaint put on hold"
     assert public["events"][0]["reason"] is None
     assert public["redacted"] == ["reason"]
     assert full["events"][0]["reason"] == "Menunggu keterangan saksi Budi"
     assert full["redacted"] == []
+    assert reporter["events"][0]["reason"] == "Menunggu keterangan saksi Budi"
 
 
 # --- possible duplicates ---------------------------------------------------------------------
