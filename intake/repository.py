@@ -218,7 +218,8 @@ class ComplaintRepository:
         limit: int,
     ) -> list[SimilarComplaint]:
         """Open, non-confidential complaints of the region prefix and category filed since
-        `since` whose text ranks above `threshold` against any word of `text`."""
+        `since` whose text ranks above `threshold` against any word of `text` (the rank scaled
+        by the query's size, see below)."""
         lexemes = await self.session.scalar(
             select(
                 func.tsvector_to_array(
@@ -229,7 +230,13 @@ class ComplaintRepository:
         if not lexemes:
             return []
         tsquery = cast(literal(_tsquery_literal(lexemes)), TSQUERY)
-        rank = func.ts_rank(Complaint.search, tsquery).label("rank")
+        # ts_rank of an OR query shrinks with the number of its words: scaled back by it (over
+        # the shorter text's word count) it is about the share of the shorter text's words the
+        # other one holds, so a long new complaint finds its short twin as a short one does.
+        scale = len(lexemes) / func.greatest(
+            1, func.least(len(lexemes), func.length(Complaint.search))
+        )
+        rank = (func.ts_rank(Complaint.search, tsquery) * scale).label("rank")
         rows = await self.session.execute(
             select(Complaint.tracking_id, Complaint.title, Complaint.status, rank)
             .where(

@@ -237,10 +237,11 @@ class Settings(BaseSettings):
     )
     # Intake (issue 8): duplicate hints in the create answer; docs/architecture.md "Complaints".
     duplicate_hint_threshold: float = Field(
-        default=0.2,
+        default=0.25,
         ge=0,
-        description="Least full-text rank (ts_rank against any word of the new complaint) of an "
-        "open complaint offered as a possible duplicate",
+        description="Least similarity of an open complaint offered as a possible duplicate: "
+        "ts_rank against any word of the new complaint, scaled by the number of words (about "
+        "the share of the shorter text's words found in the other)",
     )
     duplicate_hint_limit: int = Field(
         default=3, ge=0, le=20, description="Most possible duplicates in a create answer"

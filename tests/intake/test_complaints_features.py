@@ -484,3 +484,35 @@ async def test_only_regional_systems_send_external_refs(client: httpx.AsyncClien
 
     assert response.status_code == 422
     assert pointers(response) == {"/external_ref"}
+
+
+async def test_a_long_complaint_finds_its_short_twin_but_not_one_sharing_a_few_words(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    twin = await kupang(
+        session,
+        "Jalan berlubang di depan pasar",
+        description="Lubang besar di jalan depan pasar membahayakan pengendara motor.",
+    )
+    await kupang(
+        session,
+        "Jalan di pasar macet",
+        description="Pasar ramai, jalan macet setiap pagi karena parkir liar di depan pasar dan "
+        "motor berhenti sembarangan di jalan.",
+    )
+    long_description = (
+        "Jalan utama di depan pasar berlubang besar sejak dua bulan dan membahayakan "
+        "pengendara motor. "
+        + "Warga sudah melapor ke kelurahan namun belum ada tindakan dari dinas terkait, padahal "
+        "setiap hujan lubang tergenang air dan tidak terlihat. Anak sekolah sering terjatuh. " * 3
+    )
+
+    response = await client.post(
+        "/api/v1/complaints",
+        json=complaint_payload(
+            region_code="53.71.02", title="Jalan rusak berlubang", description=long_description
+        ),
+    )
+
+    assert response.status_code == 201, response.text
+    assert [d["tracking_id"] for d in response.json()["possible_duplicates"]] == [twin.tracking_id]
