@@ -378,11 +378,9 @@ class ComplaintService:
         are the complaint's content: withheld from whoever may not see a confidential one."""
         complaint = await self._find(tracking_id)
         audience = audience_for(principal, facts(complaint), reporter_token)
-        content = shows_content(audience, complaint.confidential)
-        entries = [timeline_entry(e) for e in await self.complaints.timeline(complaint.id)]
-        withheld = not content and any(e.reason for e in entries)
-        if not content:
-            entries = [e.model_copy(update={"reason": None}) for e in entries]
+        entries, withheld = visible_timeline(
+            await self.complaints.timeline(complaint.id), audience, complaint.confidential
+        )
         status = Status(complaint.status)
         return ComplaintTimeline(
             tracking_id=complaint.tracking_id,
@@ -522,6 +520,7 @@ def complaint_view(
     has_reporter = any(
         (complaint.reporter_name, complaint.reporter_email, complaint.reporter_phone)
     )
+    timeline, reasons_withheld = visible_timeline(events, audience, complaint.confidential)
     view = ComplaintOut(
         tracking_id=complaint.tracking_id,
         status=Status(complaint.status),
@@ -559,10 +558,25 @@ def complaint_view(
             for a in complaint.assignments
             if a.active
         ],
-        timeline=[timeline_entry(e) for e in events],
+        timeline=timeline,
         created_at=complaint.created_at,
         updated_at=complaint.updated_at,
     ).model_dump(mode="json")
-    return redact(
+    shown = redact(
         view, audience, anonymous=complaint.anonymous, confidential=complaint.confidential
     )
+    if reasons_withheld:
+        shown["redacted"].append("timeline.reason")
+    return shown
+
+
+def visible_timeline(
+    events: list[Event], audience: Audience, confidential: bool
+) -> tuple[list[TimelineEntry], bool]:
+    """The timeline `audience` may see, and whether reasons were withheld: the reasons given
+    are the complaint's content, so a confidential complaint's are for those who see it."""
+    entries = [timeline_entry(e) for e in events]
+    if shows_content(audience, confidential):
+        return entries, False
+    withheld = any(e.reason for e in entries)
+    return [e.model_copy(update={"reason": None}) for e in entries], withheld
