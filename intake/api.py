@@ -1,33 +1,56 @@
 """Intake's HTTP routes: thin, they parse, call the service, and shape the answer."""
 
+from datetime import date
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
+from intake.repository import ListFilter
 from intake.schemas import (
     CategoryOut,
     ComplaintCreate,
     ComplaintCreated,
+    ComplaintListItem,
     ComplaintOut,
     ComplaintSummary,
+    ComplaintTimeline,
+    RegionCode,
+    ReportType,
 )
-from intake.service import ComplaintService
-from services.deps import SessionDep
+from intake.service import ComplaintService, filed_between
+from services.deps import SessionDep, SettingsDep
+from services.domain.lifecycle import Status
 from services.pagination import Page
 from services.policy import Permission, Requires
 from services.principal import Principal
-from services.problems import PROBLEM_RESPONSES, Problem, language
+from services.problems import PROBLEM_RESPONSES, Problem, ProblemError, language
 
 router = APIRouter(prefix="/api/v1")
 JSON = "application/json"
 
 
-async def get_complaint_service(session: SessionDep) -> ComplaintService:
-    return ComplaintService(session)
+async def get_complaint_service(session: SessionDep, settings: SettingsDep) -> ComplaintService:
+    return ComplaintService(session, settings)
 
 
 ComplaintServiceDep = Annotated[ComplaintService, Depends(get_complaint_service)]
+
+
+async def require_json(request: Request) -> None:
+    """A create is JSON: anything else is a 415 naming the header, not a puzzling field error
+    about the body (FastAPI would try to read a form or text as the model)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != JSON and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise ProblemError(
+            "unsupported_media_type",
+            f"send the complaint as {JSON}, not {media_type or 'a body without Content-Type'}",
+            errors=[("/header/Content-Type", "json_required")],
+        )
+
+
 ReporterTokenHeader = Annotated[
     str | None,
     Header(
@@ -37,7 +60,11 @@ ReporterTokenHeader = Annotated[
     ),
 ]
 TRACKING_ID = Path(
-    description="The tracking id given when the complaint was filed", examples=["ADN-7K3QX9P2"]
+    max_length=32,
+    description="The tracking id given when the complaint was filed: `ADN-` and nine "
+    "characters, the last a check character (a mistyped id answers 404 saying so). Case, "
+    "spaces and the look-alikes I/L (1) and O (0) do not matter.",
+    examples=["ADN-7K3QX9P2G"],
 )
 
 
@@ -46,6 +73,7 @@ TRACKING_ID = Path(
     tags=["complaints"],
     status_code=201,
     response_model=ComplaintCreated,
+    dependencies=[Depends(require_json)],
     summary="File a complaint",
     description=(
         "Files a complaint (pengaduan), aspiration (aspirasi) or information request "
@@ -54,12 +82,23 @@ TRACKING_ID = Path(
         "`Idempotency-Key` so a retried request files the complaint only once: the same key "
         "with the same body replays the first answer (`Idempotent-Replayed: true`); with a "
         "different body it is refused with 422. The answer carries, once, a `reporter_token`: "
-        "whoever holds it sees and acts on the complaint as its reporter. A regional system's "
-        "key files complaints only in its own regions."
+        "whoever holds it sees and acts on the complaint as its reporter. Leave `category` "
+        "out and routing classifies the complaint from its text. `possible_duplicates` lists "
+        "open complaints nearby that look the same, so an app can offer to follow one "
+        "instead.\n\nA regional system's key files complaints only in its own regions "
+        "(others: 403) and with `external_ref`, its own id of the complaint: forwarding the "
+        "same `external_ref` again answers 200 with the complaint filed the first time "
+        "(without the reporter token, handed out once), never a second complaint."
     ),
     responses={
         **PROBLEM_RESPONSES,
+        200: {
+            "model": ComplaintCreated,
+            "description": "A regional system forwarded this external_ref before",
+        },
+        403: {"model": Problem, "description": "A region outside the regional system's key"},
         409: {"model": Problem, "description": "Same Idempotency-Key in flight"},
+        415: {"model": Problem, "description": "The body is not JSON"},
     },
 )
 async def create_complaint(
@@ -75,12 +114,91 @@ async def create_complaint(
         ),
     ] = None,
 ) -> Any:
-    body, replayed = await service.submit(principal, payload, idempotency_key)
-    headers = {"Location": f"/api/v1/complaints/{body['tracking_id']}"}
-    if replayed:
+    done = await service.submit(principal, payload, idempotency_key)
+    headers = {"Location": f"/api/v1/complaints/{done.body['tracking_id']}"}
+    if done.replayed:
         headers["Idempotent-Replayed"] = "true"
     # orjson: this is the platform's hottest answer (FastAPI's own fast path needs a model).
-    return Response(orjson.dumps(body), status_code=201, headers=headers, media_type=JSON)
+    return Response(
+        orjson.dumps(done.body), status_code=done.status_code, headers=headers, media_type=JSON
+    )
+
+
+@router.get(
+    "/complaints",
+    tags=["complaints"],
+    response_model=Page[ComplaintListItem],
+    summary="List and search complaints",
+    description=(
+        "The public listing, newest first: never a confidential complaint and never who "
+        "reported. Filters: `region` (a Kemendagri code prefix: `11` a province, `11.01` a "
+        "kabupaten/kota and everything in it), `category`, `report_type`, `status`, and the "
+        "filing date range `filed_from`..`filed_to` (whole days, Asia/Jakarta). `q` searches "
+        "title and description in Indonesian (PostgreSQL's `indonesian` configuration: "
+        '`berlubang` finds `lubang`; web-search syntax: `"jalan rusak" -lampu`, `or`) and '
+        "orders by rank. Pages by cursor: pass `next_cursor` back as `cursor`; complaints "
+        "filed meanwhile never repeat or shift a page."
+    ),
+    responses={
+        422: {
+            "model": Problem,
+            "content": {"application/problem+json": {}},
+            "description": "A filter or cursor that is not valid",
+        }
+    },
+)
+async def list_complaints(
+    _: Annotated[Principal, Requires(Permission.complaint_read)],
+    service: ComplaintServiceDep,
+    region: Annotated[
+        RegionCode | None, Query(description="Region code prefix", examples=["11.01"])
+    ] = None,
+    category: Annotated[str | None, Query(max_length=64, examples=["infrastruktur"])] = None,
+    report_type: Annotated[ReportType | None, Query()] = None,
+    status: Annotated[Status | None, Query(examples=["in_progress"])] = None,
+    filed_from: Annotated[date | None, Query(examples=["2026-11-01"])] = None,
+    filed_to: Annotated[date | None, Query(examples=["2026-11-30"])] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Search words", examples=["jalan rusak"]),
+    ] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[ComplaintListItem]:
+    start, end = filed_between(filed_from, filed_to)
+    where = ListFilter(
+        region=region,
+        category=category,
+        report_type=report_type.value if report_type else None,
+        status=status.value if status else None,
+        filed_from=start,
+        filed_before=end,
+        q=q.strip() or None if q else None,
+    )
+    return await service.list_public(where, cursor, limit)
+
+
+@router.get(
+    "/complaints/{tracking_id}/timeline",
+    tags=["complaints"],
+    response_model=ComplaintTimeline,
+    summary="A complaint's timeline",
+    description=(
+        "Everything that happened to the complaint, oldest first, each event with its label "
+        "in Indonesian (`label.id`) and English (`label.en`), the status it left and who "
+        "acted (a kind and role, never a person). The reasons given are the complaint's "
+        "content: for a confidential complaint only its reporter (account or "
+        "`X-Reporter-Token`), the assigned agencies and admins see them."
+    ),
+    responses={404: {"model": Problem, "description": "Unknown or mistyped tracking id"}},
+)
+async def complaint_timeline(
+    tracking_id: Annotated[str, TRACKING_ID],
+    principal: Annotated[Principal, Requires(Permission.complaint_read)],
+    service: ComplaintServiceDep,
+    reporter_token: ReporterTokenHeader = None,
+) -> ComplaintTimeline:
+    return await service.timeline(principal, tracking_id, reporter_token)
 
 
 @router.get(
@@ -104,7 +222,7 @@ async def get_complaint(
     service: ComplaintServiceDep,
     reporter_token: ReporterTokenHeader = None,
 ) -> Any:
-    body = await service.get(principal, tracking_id.upper(), reporter_token)
+    body = await service.get(principal, tracking_id, reporter_token)
     return Response(orjson.dumps(body), media_type=JSON)
 
 

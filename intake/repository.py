@@ -1,15 +1,39 @@
 """All of intake's SQL."""
 
 import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    REAL,
+    ColumnElement,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.cache import Memo
-from services.models import Category, Complaint, ComplaintAgency, Event, IdempotencyRecord, Region
+from services.models import (
+    Agency,
+    Category,
+    Complaint,
+    ComplaintAgency,
+    Event,
+    IdempotencyRecord,
+    Region,
+)
+
+SEARCH_CONFIG = "indonesian"  # PostgreSQL's built-in configuration (no contrib needed)
 
 
 @dataclass(frozen=True)
@@ -28,10 +52,19 @@ class ReferenceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def region_name(self, code: str) -> str | None:
+    async def region_name(self, code: str | None) -> str | None:
+        if code is None:  # an Open311 request waiting for an admin to set its region
+            return None
         return await _REGION_NAMES.get(
             code, lambda: self.session.scalar(select(Region.name).where(Region.code == code))
         )
+
+    async def agency_exists(self, agency_id: uuid.UUID) -> bool:
+        """An active agency of the directory (routing's table, read only here)."""
+        found = await self.session.scalar(
+            select(Agency.id).where(Agency.id == agency_id, Agency.active.is_(True))
+        )
+        return found is not None
 
     async def category_exists(self, code: str) -> bool:
         return any(c.code == code for c in await self.categories())
@@ -49,12 +82,181 @@ class ReferenceRepository:
         return tuple(CategoryInfo(r.code, r.name_id, r.name_en) for r in rows)
 
 
+@dataclass(frozen=True)
+class ListFilter:
+    """The public listing's filters; None: no filter."""
+
+    region: str | None = None  # a region code prefix, by whole segments
+    category: str | None = None
+    report_type: str | None = None
+    status: str | None = None
+    filed_from: datetime | None = None  # inclusive
+    filed_before: datetime | None = None  # exclusive
+    q: str | None = None  # full-text, websearch syntax ("jalan rusak" -lampu)
+
+
+@dataclass(frozen=True)
+class SimilarComplaint:
+    tracking_id: str
+    title: str
+    status: str
+    rank: float
+
+
+def _tsquery_literal(lexemes: Collection[str]) -> str:
+    """Lexemes as a tsquery text matching any of them (quoted: a lexeme may hold `@`, `:`)."""
+    quoted = ("'" + lex.replace("\\", "\\\\").replace("'", "''") + "'" for lex in lexemes)
+    return " | ".join(quoted)
+
+
 class ComplaintRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     def add(self, complaint: Complaint) -> None:
         self.session.add(complaint)
+
+    async def insert_unique(
+        self, complaint: Complaint, new_tracking_id: Callable[[], str], attempts: int
+    ) -> int:
+        """Insert `complaint`, drawing a new tracking id while the drawn one is taken (each try
+        in a savepoint, so a collision undoes nothing else). Returns the collisions met."""
+        for attempt in range(attempts):
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(complaint)
+                    await self.session.flush()
+                return attempt
+            except IntegrityError as exc:
+                if _constraint(exc) != "uq_complaints_tracking_id":
+                    raise
+                complaint.tracking_id = new_tracking_id()
+        raise RuntimeError(f"no free tracking id after {attempts} tries")
+
+    async def lock_external_ref(self, source: str, external_ref: str) -> None:
+        """Serialise forwards of one external_ref until this transaction ends."""
+        await self.session.execute(
+            select(
+                func.pg_advisory_xact_lock(
+                    func.hashtextextended(f"external_ref\n{source}\n{external_ref}", 0)
+                )
+            )
+        )
+
+    async def by_external_ref(self, source: str, external_ref: str) -> Complaint | None:
+        return await self.session.scalar(
+            select(Complaint)
+            .where(Complaint.submitted_by == source, Complaint.external_ref == external_ref)
+            .options(selectinload(Complaint.assignments).joinedload(ComplaintAgency.agency))
+        )
+
+    async def public_page(
+        self, where: ListFilter, after: tuple[float | None, uuid.UUID] | None, limit: int
+    ) -> list[tuple[Complaint, float | None]]:
+        """Non-confidential complaints, newest first, or by rank (then newest) with `q`.
+        Keyset pagination: `after` is the (rank, id) of the last row of the previous page, so
+        rows filed meanwhile neither repeat nor shift a page."""
+        conditions: list[ColumnElement[bool]] = [Complaint.confidential.is_(False)]
+        if where.region:
+            conditions.append(
+                or_(
+                    Complaint.region_code == where.region,
+                    Complaint.region_code.startswith(where.region + ".", autoescape=True),
+                )
+            )
+        if where.category:
+            conditions.append(Complaint.category_code == where.category)
+        if where.report_type:
+            conditions.append(Complaint.report_type == where.report_type)
+        if where.status:
+            conditions.append(Complaint.status == where.status)
+        if where.filed_from:
+            conditions.append(Complaint.created_at >= where.filed_from)
+        if where.filed_before:
+            conditions.append(Complaint.created_at < where.filed_before)
+        if not where.q:
+            if after is not None:
+                conditions.append(Complaint.id < after[1])
+            rows = await self.session.scalars(
+                select(Complaint).where(*conditions).order_by(Complaint.id.desc()).limit(limit)
+            )
+            return [(row, None) for row in rows]
+        tsquery = func.websearch_to_tsquery(literal(SEARCH_CONFIG).cast(REGCONFIG), where.q)
+        rank = func.ts_rank(Complaint.search, tsquery)
+        conditions.append(Complaint.search.bool_op("@@")(tsquery))
+        if after is not None and after[0] is not None:
+            last_rank = bindparam("last_rank", after[0], type_=REAL)
+            conditions.append(
+                or_(rank < last_rank, and_(rank == last_rank, Complaint.id < after[1]))
+            )
+        result = await self.session.execute(
+            select(Complaint, rank)
+            .where(*conditions)
+            .order_by(rank.desc(), Complaint.id.desc())
+            .limit(limit)
+        )
+        return [(row[0], float(row[1])) for row in result]
+
+    async def public_titles(self, tracking_ids: Collection[str]) -> dict[str, str]:
+        """Titles of the non-confidential complaints among `tracking_ids`."""
+        if not tracking_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Complaint.tracking_id, Complaint.title).where(
+                Complaint.tracking_id.in_(list(tracking_ids)), Complaint.confidential.is_(False)
+            )
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def similar_open(
+        self,
+        *,
+        text: str,
+        region_prefix: str,
+        category: str,
+        since: datetime,
+        open_statuses: Collection[str],
+        threshold: float,
+        limit: int,
+    ) -> list[SimilarComplaint]:
+        """Open, non-confidential complaints of the region prefix and category filed since
+        `since` whose text ranks above `threshold` against any word of `text` (the rank scaled
+        by the query's size, see below)."""
+        lexemes = await self.session.scalar(
+            select(
+                func.tsvector_to_array(
+                    func.to_tsvector(literal(SEARCH_CONFIG).cast(REGCONFIG), text)
+                )
+            )
+        )
+        if not lexemes:
+            return []
+        tsquery = cast(literal(_tsquery_literal(lexemes)), TSQUERY)
+        # ts_rank of an OR query shrinks with the number of its words: scaled back by it (over
+        # the shorter text's word count) it is about the share of the shorter text's words the
+        # other one holds, so a long new complaint finds its short twin as a short one does.
+        scale = len(lexemes) / func.greatest(
+            1, func.least(len(lexemes), func.length(Complaint.search))
+        )
+        rank = (func.ts_rank(Complaint.search, tsquery) * scale).label("rank")
+        rows = await self.session.execute(
+            select(Complaint.tracking_id, Complaint.title, Complaint.status, rank)
+            .where(
+                Complaint.confidential.is_(False),
+                Complaint.status.in_(list(open_statuses)),
+                Complaint.category_code == category,
+                or_(
+                    Complaint.region_code == region_prefix,
+                    Complaint.region_code.startswith(region_prefix + ".", autoescape=True),
+                ),
+                Complaint.created_at >= since,
+                Complaint.search.bool_op("@@")(tsquery),
+                rank > threshold,
+            )
+            .order_by(rank.desc(), Complaint.id.desc())
+            .limit(limit)
+        )
+        return [SimilarComplaint(r[0], r[1], r[2], float(r[3])) for r in rows]
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -88,6 +290,12 @@ class ComplaintRepository:
             select(Event).where(Event.complaint_id == complaint_id).order_by(Event.id)
         )
         return list(rows)
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint an insert broke (asyncpg's error, under the DBAPI's)."""
+    cause = getattr(exc.orig, "__cause__", None)
+    return getattr(cause, "constraint_name", None)
 
 
 class IdempotencyRepository:

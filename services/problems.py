@@ -209,6 +209,20 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_measure": ("Unknown measure", "Ukuran tidak dikenal"),
     # notifications to people (issue 9, people)
     "staff_only": ("Only for agency staff", "Hanya untuk staf instansi"),
+    # intake (issue 8): complaints
+    "coordinates_incomplete": (
+        "Send latitude and longitude together",
+        "Kirim lintang dan bujur bersamaan",
+    ),
+    "channel_not_allowed": (
+        "This channel is set by the platform, not by the caller",
+        "Kanal ini ditetapkan oleh platform, bukan oleh pengirim",
+    ),
+    "regional_systems_only": (
+        "Only regional systems' keys send this field",
+        "Hanya kunci sistem daerah yang boleh mengirim kolom ini",
+    ),
+    "json_required": ("Send application/json", "Kirim sebagai application/json"),
 }
 
 
@@ -240,6 +254,7 @@ VALIDATION_MESSAGES_ID: dict[str, str] = {
     "date_from_datetime_parsing": "Tanggal tidak valid (format YYYY-MM-DD)",
     "date_type": "Tanggal tidak valid (format YYYY-MM-DD)",
     "uuid_parsing": "UUID tidak valid",
+    "date_in_future": "Tanggal tidak boleh di masa depan (WIB)",  # intake (issue 8)
 }
 
 

@@ -154,8 +154,9 @@ class Settings(BaseSettings):
     )
     verification_manual_channels: CommaList = Field(
         default_factory=list,
-        description="Channels (the filing role: anonymous, citizen, regional_system, admin; "
-        "or open311; comma-separated) whose complaints are always verified by hand",
+        description="Channels (mobile, web, sms, regional_system, open311) or filing roles "
+        "(anonymous, citizen, regional_system, admin), comma-separated, whose complaints are "
+        "always verified by hand",
     )
     time_travel_enabled: bool = Field(
         default=False,
@@ -393,6 +394,18 @@ class Settings(BaseSettings):
         ge=1,
         le=60,
         description="How often the worker looks for reply windows closing in 2 working days",
+    )
+
+    # Intake (issue 8): duplicate hints in the create answer; docs/architecture.md "Complaints".
+    duplicate_hint_threshold: float = Field(
+        default=0.25,
+        ge=0,
+        description="Least similarity of an open complaint offered as a possible duplicate: "
+        "ts_rank against any word of the new complaint, scaled by the number of words (about "
+        "the share of the shorter text's words found in the other)",
+    )
+    duplicate_hint_limit: int = Field(
+        default=3, ge=0, le=20, description="Most possible duplicates in a create answer"
     )
 
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")

@@ -38,6 +38,7 @@ from intake.open311.schemas import (
 from intake.repository import ComplaintRepository, ReferenceRepository
 from intake.schemas import ReportType
 from intake.service import ComplaintService, facts
+from services.domain.channels import Channel
 from services.domain.lifecycle import Status
 from services.models import Complaint, Open311Request
 from services.principal import Principal
@@ -45,7 +46,6 @@ from services.privacy import audience_for, redact, shows_content
 from services.problems import ProblemError
 from services.settings import Settings
 
-CHANNEL = "open311"
 # The day this interface last changed (discovery.json's changeset).
 CHANGESET = "2026-12-02T00:00:00+00:00"
 # GeoReport's defaults for GET requests.json: the last 90 days, at most 1000 requests.
@@ -77,7 +77,7 @@ class Open311Service:
         self.repo = Open311Repository(session)
         self.complaints = ComplaintRepository(session)
         self.reference = ReferenceRepository(session)
-        self.intake = ComplaintService(session)
+        self.intake = ComplaintService(session, settings)
 
     def discovery(self) -> Discovery:
         return Discovery(
@@ -146,14 +146,14 @@ class Open311Service:
         draft = read_request(form)
         await self._check_references(draft)
         try:
-            body, replayed = await self.intake.submit(
-                principal, draft.complaint(), idempotency_key, channel=CHANNEL
+            submitted = await self.intake.submit(
+                principal, draft.complaint(), idempotency_key, channel=Channel.open311
             )
         except ProblemError as exc:
             raise _as_open311(exc, draft) from exc
-        complaint = await self.complaints.by_tracking_id(body["tracking_id"])
+        complaint = await self.complaints.by_tracking_id(submitted.body["tracking_id"])
         assert complaint is not None  # just written, or the replayed one
-        request = await self.repo.of_complaint(complaint.id) if replayed else None
+        request = await self.repo.of_complaint(complaint.id) if submitted.replayed else None
         if request is None:
             request = Open311Request(
                 complaint_id=complaint.id, token=new_token(), media_url=draft.media_url

@@ -46,7 +46,7 @@ class ComplaintIn:
     region_code: str | None  # None until an admin sets it (Open311 without a region)
     category_code: str
     report_type: str
-    submitted_by: str
+    channel: str
     status: str
     returns_count: int
 
@@ -114,11 +114,6 @@ def week_of(moment: datetime) -> date:
 def stats_region(code: str) -> str:
     """Where a complaint counts: its kabupaten/kota, or its province when it has none."""
     return regency_code(code) or province_code(code)
-
-
-def channel_of(submitted_by: str) -> str:
-    """The filing role (`role:subject`), as verification names channels."""
-    return submitted_by.split(":", 1)[0]
 
 
 def with_ancestors(
@@ -223,7 +218,7 @@ def derive(
         region_code=stats_region(complaint.region_code),
         category_code=complaint.category_code,
         report_type=complaint.report_type,
-        channel=channel_of(complaint.submitted_by),
+        channel=complaint.channel,
         status=status.value,
         share=share,
         agency_ids=with_ancestors([a.agency_id for a in handlers], parents),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.stats.facts import AssignmentIn, ClockIn, ComplaintIn, EventIn, Facts
 from routing.stats.measures import CLOCKS, HISTOGRAMS, SUMS
+from services.domain.channels import Channel
 from services.domain.lifecycle import Status
 from services.models import (
     Agency,
@@ -30,12 +31,11 @@ from services.models import (
     WebhookEndpoint,
 )
 from services.models.stats import HISTOGRAM_BUCKETS
-from services.principal import Role
 
 # Any row shape (SQLAlchemy 2.1's Select is variadic).
 AnySelect = Select[*tuple[Any, ...]]
 REPORT_TYPES = ("pengaduan", "aspirasi", "permintaan_informasi")
-CHANNELS = tuple(r.value for r in Role if r is not Role.system)
+CHANNELS = tuple(c.value for c in Channel)
 
 
 def _counts_by(column: str, values: Sequence[str]) -> str:
@@ -225,7 +225,7 @@ class StatsRepository:
                 r.region_code,
                 r.category_code,
                 r.report_type,
-                r.submitted_by,
+                r.channel,
                 r.status,
                 r.returns_count,
             )
@@ -236,7 +236,7 @@ class StatsRepository:
                     Complaint.region_code,
                     Complaint.category_code,
                     Complaint.report_type,
-                    Complaint.submitted_by,
+                    Complaint.channel,
                     Complaint.status,
                     Complaint.returns_count,
                 ).where(Complaint.id.in_(ids))

@@ -35,7 +35,7 @@ class MeasureOut(BaseModel):
 class Counts(BaseModel):
     status: dict[str, int] = Field(examples=[{"resolved": 30, "in_progress": 8}])
     report_type: dict[str, int] = Field(examples=[{"pengaduan": 35, "aspirasi": 5}])
-    channel: dict[str, int] = Field(examples=[{"citizen": 28, "anonymous": 12}])
+    channel: dict[str, int] = Field(examples=[{"mobile": 28, "web": 12, "regional_system": 3}])
     category: dict[str, int] = Field(examples=[{"infrastruktur": 25, "kesehatan": 15}])
 
 

@@ -27,8 +27,9 @@ from services.problems import PROBLEM_RESPONSES, Problem
 router = APIRouter(prefix="/api/v1/verification", tags=["verification"])
 
 VerifierDep = Annotated[Principal, Requires(Permission.verification_manage)]
+# Eight characters, and a check character since issue 8 (intake/tracking.py).
 TrackingId = Annotated[
-    str, Path(pattern=r"^[Aa][Dd][Nn]-[0-9A-Za-z]{8}$", examples=["ADN-7K3QX9P2"])
+    str, Path(pattern=r"^[Aa][Dd][Nn]-[0-9A-Za-z]{8,9}$", examples=["ADN-7K3QX9P2G"])
 ]
 
 

@@ -5,9 +5,9 @@ verification queue with the reasons (codes below) of every check that failed:
 - `category_policy`: its category is verified by hand (`categories.verification = manual`,
   e.g. korupsi_pungli);
 - `channel_policy`: it came in through a channel verified by hand
-  (`ADUAN_VERIFICATION_MANUAL_CHANNELS`). Complaints have no channel column yet: the channel is
-  the role that filed it (`complaints.submitted_by`: anonymous, citizen, regional_system, admin),
-  or `open311` for a GeoReport request (`submitted_by` = `open311:<role>:<subject>`);
+  (`ADUAN_VERIFICATION_MANUAL_CHANNELS`): its channel (`complaints.channel`: mobile, web, sms,
+  regional_system, open311) or the role that filed it (the first part of
+  `complaints.submitted_by`: anonymous, citizen, regional_system, admin) is listed;
 - `incomplete`: the title or the description is too short to act on;
 - `invalid_region`: the region code is not shaped like a Kemendagri code (intake validated it
   against the seeded regions and the foreign key keeps it there; this guards other writers);
@@ -89,9 +89,8 @@ def flag_list(extra: tuple[str, ...] = ()) -> FlagList:
     return FlagList(single, tuple(sorted(entries - single)))
 
 
-def channel_of(submitted_by: str) -> str:
-    """The channel a complaint came through: the first part of `submitted_by` (`role:subject`,
-    or `open311:role:subject`)."""
+def filing_role(submitted_by: str) -> str:
+    """The role that filed a complaint: the first part of `submitted_by` (`role:subject`)."""
     return submitted_by.split(":", 1)[0]
 
 
@@ -113,6 +112,7 @@ def evaluate(
     category_verification: str,
     channel: str,
     manual_channels: Collection[str],
+    role: str | None = None,
     flags: FlagList,
     classified: bool = True,
 ) -> Verdict:
@@ -121,7 +121,7 @@ def evaluate(
     reasons: list[Reason] = []
     if category_verification == "manual":
         reasons.append(Reason.category_policy)
-    if channel in manual_channels:
+    if channel in manual_channels or (role is not None and role in manual_channels):
         reasons.append(Reason.channel_policy)
     if len(title.strip()) < MIN_TITLE_CHARS or len(description.strip()) < MIN_DESCRIPTION_CHARS:
         reasons.append(Reason.incomplete)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.disposition.engine import Decision, DispositionEngine
 from routing.disposition.repository import CategoryRow
 from routing.verification.classifier import Classification, KeywordRules
-from routing.verification.policy import Verdict, channel_of, evaluate, flag_list, reason_codes
+from routing.verification.policy import Verdict, evaluate, filing_role, flag_list, reason_codes
 from routing.verification.repository import QueueFilter, VerificationRepository
 from routing.verification.schemas import (
     ActionOut,
@@ -144,7 +144,8 @@ class VerificationService:
             description=complaint.description,
             region_code=complaint.region_code,
             category_verification=category.verification if category else "manual",
-            channel=channel_of(complaint.submitted_by),
+            channel=complaint.channel,
+            role=filing_role(complaint.submitted_by),
             manual_channels=self.settings.verification_manual_channels,
             flags=flag_list(tuple(self.settings.verification_flagged_words)),
             classified=classified,

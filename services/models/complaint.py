@@ -5,11 +5,18 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text, func, text
+from sqlalchemy import Computed, ForeignKey, Index, Numeric, String, Text, func, text
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.models.base import Base, TimestampMixin
 from services.models.reference import Agency
+
+# The title weighs more than the description in search ranks.
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('indonesian'::regconfig, coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('indonesian'::regconfig, coalesce(description, '')), 'B')"
+)
 
 
 class Complaint(TimestampMixin, Base):
@@ -51,12 +58,35 @@ class Complaint(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     # Optimistic locking: a concurrent writer of the same complaint gets StaleDataError (→ 409).
     version: Mapped[int] = mapped_column(default=1)
+    # --- intake (issue 8): channel, regional forwards, full-text search
+    # How it came in: mobile, web, sms, regional_system or open311 (intake/schemas.py Channel).
+    channel: Mapped[str] = mapped_column(String(20), default="web", server_default="web")
+    # A regional system's own id of the complaint: unique per source (the filing key).
+    external_ref: Mapped[str | None] = mapped_column(String(128), default=None)
+    external_tracking_ref: Mapped[str | None] = mapped_column(String(128), default=None)
+    # Indonesian full-text search (listing, duplicate hints); never loaded with the row.
+    search: Mapped[str] = mapped_column(
+        TSVECTOR,
+        Computed(SEARCH_DOCUMENT, persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
 
     assignments: Mapped[list["ComplaintAgency"]] = relationship(
         back_populates="complaint", order_by="ComplaintAgency.assigned_at"
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (
+        Index("ix_complaints_search", "search", postgresql_using="gin"),
+        Index(
+            "uq_complaints_external_ref",
+            "submitted_by",
+            "external_ref",
+            unique=True,
+            postgresql_where=text("external_ref IS NOT NULL"),
+        ),
+    )
 
 
 class AssignmentStatus(enum.StrEnum):

@@ -273,6 +273,9 @@ MATRIX: dict[str, dict[str, int]] = {
     "GET /api/v1/stats/agencies/{agency_id}": protected(
         200, (*ADMINS, "ops_key", "coordinator"), coordinator_stranger=404
     ),
+    # --- intake (issue 8): the public listing and the timeline; privacy decides what shows
+    "GET /api/v1/complaints": EVERYONE_200,
+    "GET /api/v1/complaints/{tracking_id}/timeline": EVERYONE_200,
 }
 
 
@@ -873,6 +876,11 @@ CALLS |= {
     "GET /api/v1/ops/pipeline": get("/api/v1/ops/pipeline"),
     "GET /api/v1/exports/complaints.csv": get("/api/v1/exports/complaints.csv?region=11.01"),
     "GET /api/v1/exports/complaints.xlsx": get("/api/v1/exports/complaints.xlsx?region=11.01"),
+    # intake (issue 8)
+    "GET /api/v1/complaints": get("/api/v1/complaints?q=jalan"),
+    "GET /api/v1/complaints/{tracking_id}/timeline": get(
+        "/api/v1/complaints/{tracking_id}/timeline"
+    ),
 }
 
 

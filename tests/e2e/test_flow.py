@@ -173,9 +173,10 @@ async def test_an_event_the_fast_path_missed_is_relayed_by_the_workers(
         async with unit_of_work(
             sessionmaker, Publisher(unreachable, dead_redis, sessionmaker)
         ) as session:
-            body, _ = await ComplaintService(session).submit(
+            submitted = await ComplaintService(session, settings).submit(
                 ANONYMOUS, ComplaintCreate.model_validate(complaint_payload()), None
             )
+            body = submitted.body
         async with sessionmaker() as session:
             event = await session.scalar(
                 select(Event).where(Event.data["tracking_id"].astext == body["tracking_id"])

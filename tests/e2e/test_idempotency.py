@@ -17,7 +17,7 @@ from tests.e2e.platform import Platform
 pytestmark = pytest.mark.e2e
 
 
-async def test_four_concurrent_creates_with_one_key_make_one_complaint_and_four_201s(
+async def test_four_concurrent_creates_with_one_key_make_one_complaint_and_four_identical_201s(
     platform: Platform, settings: Settings
 ) -> None:
     key = str(uuid.uuid4())
@@ -34,8 +34,18 @@ async def test_four_concurrent_creates_with_one_key_make_one_complaint_and_four_
             )
         )
 
+        other = await client.post(
+            "/api/v1/complaints",
+            json=complaint_payload(title=f"Lampu jalan mati {key[:8]}"),
+            headers={"Idempotency-Key": key},
+        )
+
     assert [a.status_code for a in answers] == [201] * 4
-    assert len({a.json()["tracking_id"] for a in answers}) == 1
+    # Identical answers: the replays give the complaint as it was filed, token included.
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert answers[0].json()["reporter_token"].startswith("rpt_")
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_mismatch"
     assert sorted(a.headers.get("idempotent-replayed", "") for a in answers) == [
         "",
         "true",

@@ -104,7 +104,7 @@ async def test_a_request_is_filed_as_a_complaint_of_the_open311_channel(
         select(Complaint).where(Complaint.tracking_id == created["service_request_id"])
     )
     assert complaint is not None
-    assert complaint.submitted_by.startswith("open311:anonymous:")
+    assert (complaint.channel, complaint.submitted_by) == ("open311", "anonymous:-")
     assert complaint.category_code == "infrastruktur"
     assert complaint.region_code == "11.01.01"
     assert complaint.report_type == "pengaduan"

@@ -20,7 +20,7 @@ from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 from services.privacy import hash_reporter_token
 from services.runtime import Runtime
 from tests.conftest import service_client
-from tests.factories import add_complaint, agency_id, assign
+from tests.factories import add_complaint, add_event, agency_id, assign
 
 TOKEN = "rpt_the-reporters-own-token-0123456789abcdef"
 REPORTER_ACCOUNT = uuid.uuid4()
@@ -151,6 +151,45 @@ async def test_the_detail_shows_each_audience_what_the_rules_allow(
     assert ("description" in body["redacted"]) is (not content_shown)
     # The timeline is there for everyone who may see the complaint at all.
     assert body["timeline"] == [] or all("actor" in e for e in body["timeline"])
+
+
+@pytest.mark.parametrize("confidential", [False, True], ids=["public", "confidential"])
+@pytest.mark.parametrize("audience", list(AUDIENCES))
+async def test_the_timeline_shows_each_audience_the_reasons_the_rules_allow(
+    runtime: Runtime, session: AsyncSession, audience: str, confidential: bool
+) -> None:
+    complaint = await add_complaint(
+        session,
+        anonymous=True,
+        confidential=confidential,
+        reporter_account_id=REPORTER_ACCOUNT,
+        reporter_token_hash=hash_reporter_token(TOKEN),
+        status="on_hold",
+    )
+    await assign(session, complaint, "pemda-11.01")
+    await add_event(
+        session,
+        "complaint.held",
+        complaint=complaint,
+        data={"status": "on_hold", "reason": "Menunggu keterangan saksi Budi"},
+    )
+    principal, token = await principal_for(session, audience)
+    headers = {"X-Reporter-Token": token} if token else {}
+
+    async with service_client(create_app(runtime.settings), runtime, principal) as client:
+        timeline = await client.get(
+            f"/api/v1/complaints/{complaint.tracking_id}/timeline", headers=headers
+        )
+        detail = await client.get(f"/api/v1/complaints/{complaint.tracking_id}", headers=headers)
+
+    assert timeline.status_code == detail.status_code == 200, timeline.text
+    shown = AUDIENCES[audience].confidential_content or not confidential
+    assert ("saksi Budi" in timeline.text) is shown
+    assert ("saksi Budi" in detail.text) is shown
+    assert timeline.json()["events"][0]["label"]["id"] == "Laporan ditunda"
+    assert ("reason" in timeline.json()["redacted"]) is not shown
+    # Who reported an anonymous complaint is never on its timeline.
+    assert "Siti" not in timeline.text
 
 
 async def test_the_reporters_own_list_holds_their_complaints_and_no_one_elses(

@@ -133,7 +133,7 @@ async def agency_clocks(
 
 async def build(session: AsyncSession) -> None:
     # A
-    a = await complaint(session, "11.01.01", status="resolved", submitted_by="citizen:1")
+    a = await complaint(session, "11.01.01", status="resolved", channel="mobile")
     await verification(session, a, wib(3, 27, 10))
     parent = await add_assignment(
         session, a, "pemda-11.01", status="delegated", active=False, assigned_at=wib(3, 27, 11)
@@ -165,9 +165,7 @@ async def build(session: AsyncSession) -> None:
         ],
     )
     # B
-    b = await complaint(
-        session, "11.01.01", status="resolved", submitted_by="anonymous:-", returns_count=1
-    )
+    b = await complaint(session, "11.01.01", status="resolved", channel="web", returns_count=1)
     await verification(session, b, wib(4, 9, 15))
     await add_assignment(session, b, "pemprov-11", status="returned", active=False)
     await add_assignment(session, b, "pemda-11.01", status="resolved")
@@ -202,7 +200,7 @@ async def build(session: AsyncSession) -> None:
         status="in_progress",
         category="kesehatan",
         report_type="aspirasi",
-        submitted_by="citizen:2",
+        channel="mobile",
     )
     await add_assignment(session, c, "pemda-11.01", status="accepted")
     await agency_clocks(session, c, "pemda-11.01", SUBMITTED, end(4, 11), end(4, 11), None, None)
@@ -217,7 +215,7 @@ async def build(session: AsyncSession) -> None:
         ],
     )
     # D
-    d = await complaint(session, "11.01.02", status="on_hold", submitted_by="citizen:3")
+    d = await complaint(session, "11.01.02", status="on_hold", channel="mobile")
     await verification(session, d, None, paused_at=wib(3, 26, 10))
     await add_timeline(
         session,
@@ -225,7 +223,7 @@ async def build(session: AsyncSession) -> None:
         [("complaint.submitted", SUBMITTED, {}), ("complaint.held", wib(3, 26, 10), {})],
     )
     # E
-    e = await complaint(session, "11.01.01", status="archived", submitted_by="regional_system:9")
+    e = await complaint(session, "11.01.01", status="archived", channel="regional_system")
     await verification(session, e, wib(3, 27))
     await add_timeline(
         session,
@@ -239,7 +237,7 @@ async def build(session: AsyncSession) -> None:
         status="resolved",
         category="kesehatan",
         report_type="permintaan_informasi",
-        submitted_by="citizen:4",
+        channel="mobile",
     )
     await verification(session, f, wib(4, 10, 8))
     await add_assignment(session, f, "pemda-11.01", status="resolved")
@@ -260,7 +258,7 @@ async def build(session: AsyncSession) -> None:
         ],
     )
     # G
-    g = await complaint(session, "11.02.01", status="resolved", submitted_by="citizen:5")
+    g = await complaint(session, "11.02.01", status="resolved", channel="mobile")
     await add_assignment(session, g, "pemda-11.02", status="resolved")
     await agency_clocks(
         session, g, "pemda-11.02", SUBMITTED, end(4, 11), end(4, 25), wib(3, 27), wib(3, 27, 10)
@@ -278,7 +276,7 @@ async def build(session: AsyncSession) -> None:
         ],
     )
     # H
-    h = await complaint(session, "32.01.01", status="resolved", submitted_by="citizen:6")
+    h = await complaint(session, "32.01.01", status="resolved", channel="mobile")
     await add_assignment(session, h, "pemda-32.01", status="resolved")
     await agency_clocks(
         session, h, "pemda-32.01", SUBMITTED, end(4, 11), end(4, 25), wib(4, 14), wib(4, 14, 10)
@@ -328,7 +326,7 @@ async def test_a_kabupaten_measures_match_the_hand_computed_ones(
     assert region["counts"] == {
         "status": {"resolved": 3, "in_progress": 1, "on_hold": 1, "archived": 1},
         "report_type": {"pengaduan": 4, "aspirasi": 1, "permintaan_informasi": 1},
-        "channel": {"citizen": 4, "anonymous": 1, "regional_system": 1},
+        "channel": {"mobile": 4, "web": 1, "regional_system": 1},
         "category": {"infrastruktur": 4, "kesehatan": 2},
     }
     assert values(region["measures"]) == {

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.disposition.repository import clear_caches
 from routing.main import create_app
-from routing.verification.policy import Reason, channel_of, evaluate, flag_list
+from routing.verification.policy import Reason, evaluate, filing_role, flag_list
 from routing.worker import route_event
 from services.events.envelope import EventEnvelope
 from services.models import Complaint, Event
@@ -188,7 +188,8 @@ def test_an_open311_request_is_its_own_channel_and_a_missing_region_a_reason() -
         description="Lampu jalan di depan pasar mati sejak dua minggu.",
         region_code=None,
         category_verification="auto",
-        channel=channel_of("open311:regional_system:key-1"),
+        channel="open311",
+        role=filing_role("regional_system:key-1"),
         manual_channels=["open311"],
         flags=flag_list(),
     )
