@@ -19,6 +19,7 @@ from routing.verification.schemas import (
 )
 from routing.verification.service import VerificationService
 from services.deps import SessionDep
+from services.domain.tracking import TRACKING_ID_PATTERN
 from services.pagination import Page
 from services.policy import Permission, Requires
 from services.principal import Principal
@@ -28,9 +29,7 @@ router = APIRouter(prefix="/api/v1/verification", tags=["verification"])
 
 VerifierDep = Annotated[Principal, Requires(Permission.verification_manage)]
 # Eight characters, and a check character since issue 8 (intake/tracking.py).
-TrackingId = Annotated[
-    str, Path(pattern=r"^[Aa][Dd][Nn]-[0-9A-Za-z]{8,9}$", examples=["ADN-7K3QX9P2G"])
-]
+TrackingId = Annotated[str, Path(pattern=TRACKING_ID_PATTERN, examples=["ADN-7K3QX9P2G"])]
 
 
 async def get_verification_service(session: SessionDep) -> VerificationService:

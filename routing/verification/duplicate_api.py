@@ -9,6 +9,7 @@ from routing.verification.api import ACTION, SCOPE, TrackingId, VerifierDep
 from routing.verification.duplicates import DuplicateService
 from routing.verification.schemas import ActionOut
 from services.deps import SessionDep
+from services.domain.tracking import TRACKING_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/verification", tags=["verification"])
 
@@ -18,15 +19,15 @@ class DuplicateIn(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"duplicate_of": "ADN-7K3QX9P2", "reason": "lubang jalan yang sama, lapor ulang"}
+                {"duplicate_of": "ADN-7K3QX9P2G", "reason": "lubang jalan yang sama, lapor ulang"}
             ]
         },
     )
 
     duplicate_of: str = Field(
-        pattern=r"^[Aa][Dd][Nn]-[0-9A-Za-z]{8}$",
+        pattern=TRACKING_ID_PATTERN,
         description="The tracking id of the complaint it repeats (not itself a duplicate)",
-        examples=["ADN-7K3QX9P2"],
+        examples=["ADN-7K3QX9P2G"],
     )
     reason: str | None = Field(default=None, min_length=3, max_length=500)
 

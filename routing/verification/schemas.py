@@ -6,7 +6,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TRACKING_ID_EXAMPLE = "ADN-7K3QX9P2"
+from services.domain.tracking import TRACKING_ID_PATTERN
+
+TRACKING_ID_EXAMPLE = "ADN-7K3QX9P2G"
 
 
 class QueueStatus(enum.StrEnum):
@@ -120,7 +122,7 @@ class ArchiveIn(BaseModel):
     reason: str | None = Field(default=None, min_length=3, max_length=500)
     duplicate_of: str | None = Field(
         default=None,
-        pattern=r"^[Aa][Dd][Nn]-[0-9A-Za-z]{8}$",
+        pattern=TRACKING_ID_PATTERN,
         description="For `duplicate`: the tracking id of the complaint it repeats",
     )
 
