@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
-from intake import tracking
 from intake.labels import label_of
 from intake.repository import (
     ComplaintRepository,
@@ -36,6 +35,7 @@ from intake.schemas import (
     TimelineEntry,
 )
 from services.complaints import complaint_data
+from services.domain import tracking
 from services.domain.channels import Channel
 from services.domain.lifecycle import STATUS_LABELS, Status
 from services.domain.regions import regency_code

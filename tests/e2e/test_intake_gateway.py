@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from intake.tracking import ALPHABET
 from services.db import create_engine, create_sessionmaker
+from services.domain.tracking import ALPHABET
 from services.models import Complaint, Event, IdempotencyRecord
 from services.settings import Settings
 from tests.conftest import complaint_payload

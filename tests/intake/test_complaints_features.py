@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import service as intake_service
 from intake.main import create_app
-from intake.tracking import ALPHABET, TrackingIds
+from services.domain.tracking import ALPHABET, TrackingIds
 from services.models import Complaint, Event
 from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 from services.privacy import hash_reporter_token

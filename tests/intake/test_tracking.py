@@ -6,7 +6,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.tracking import (
+from services.domain.tracking import (
     ALPHABET,
     BODY_LENGTH,
     PREFIX,
