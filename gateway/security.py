@@ -4,8 +4,8 @@ allow-list, and the client's address (behind trusted proxies only).
 Security headers go on every answer the gateway sends, its own and relayed ones:
 `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`, a
 `Content-Security-Policy` (nothing may load, except what the offline /docs page and the /ops
-dashboard need from the gateway itself), `Cache-Control: no-store` unless the answer chose its own, and
-`Strict-Transport-Security` when the request came over https.
+dashboard need from the gateway itself), `Cache-Control: no-store` unless the answer chose its
+own, and `Strict-Transport-Security` when the request came over https.
 """
 
 import base64
