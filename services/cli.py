@@ -62,11 +62,20 @@ async def _seed(database_url: str) -> None:
 
 
 async def _seed_demo(
-    database_url: str, complaints: int, *, add: bool = False, seed: int = 10, chunk: int = 5000
+    database_url: str,
+    complaints: int,
+    *,
+    add: bool = False,
+    seed: int = 10,
+    chunk: int = 5000,
+    workers: int | None = None,
 ) -> int:
-    """Demo complaints in chunks of `chunk`, one transaction each (see routing/demo/seed.py).
-    Refuses a database that already holds complaints unless `add`; returns how many it wrote."""
+    """Demo complaints in chunks of `chunk`, one transaction each (see routing/demo/seed.py),
+    lived in `workers` processes (default: one per CPU). Refuses a database that already holds
+    complaints unless `add`; returns how many it wrote."""
+    import multiprocessing
     import time
+    from concurrent.futures import ProcessPoolExecutor
 
     from services.db import create_engine, create_sessionmaker
 
@@ -75,6 +84,12 @@ async def _seed_demo(
     engine = create_engine(settings)
     started = time.monotonic()
     total = demo.DemoReport()
+    workers = workers or os.cpu_count() or 1
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        if workers > 1
+        else None
+    )
     try:
         sessions = create_sessionmaker(engine)
         async with sessions() as session:
@@ -82,7 +97,7 @@ async def _seed_demo(
         while total.complaints < complaints:
             async with sessions() as session:
                 part = await demo.write_chunk(
-                    session, world, min(chunk, complaints - total.complaints)
+                    session, world, min(chunk, complaints - total.complaints), pool
                 )
                 await session.commit()
             demo.merge(total, part)
@@ -91,6 +106,8 @@ async def _seed_demo(
                 f"seed-demo: {total.complaints}/{complaints} complaints ({rate:.0f}/s)", flush=True
             )
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         await engine.dispose()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(total.by_status.items()))
     print(
@@ -181,7 +198,12 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         try:
             asyncio.run(
                 _seed_demo(
-                    database_url, args.complaints, add=args.add, seed=args.seed, chunk=args.chunk
+                    database_url,
+                    args.complaints,
+                    add=args.add,
+                    seed=args.seed,
+                    chunk=args.chunk,
+                    workers=args.workers,
                 )
             )
         except importlib.import_module(DEMO_SEED).DemoRefused as refused:
@@ -295,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--seed", type=int, default=10, help="random seed (the same data again)")
     demo.add_argument("--chunk", type=int, default=5000, help="complaints per transaction")
+    demo.add_argument(
+        "--workers", type=int, help="processes that live the complaints (default: one per CPU)"
+    )
     sub.add_parser("run", help="migrate, seed and start every service and worker")
     serve = sub.add_parser("serve", help="run one service's HTTP server")
     serve.add_argument("service", choices=SERVICES)

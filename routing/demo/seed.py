@@ -14,9 +14,12 @@ Every event is written as already published and settled: a year of history is no
 the workers and webhook receivers. Chunks of `chunk` complaints are written with COPY, one
 transaction per chunk (the caller commits: `aduan seed-demo` in services/cli.py)."""
 
+import asyncio
+import json
 import random
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -25,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.demo.repository import AgencyFact, DemoRepository
-from routing.demo.simulate import Choice, DemoAgency, Life, Written
+from routing.demo.simulate import Choice, DemoAgency, Life, Written, uuid7_at
 from routing.demo.texts import complaint_text
 from routing.disposition.engine import DispositionEngine, NoAgency
 from services.domain.calendar import is_working_day
@@ -259,76 +262,132 @@ def _row(obj: object, columns: list[str]) -> tuple[Any, ...]:
     return tuple(getattr(obj, c) for c in columns)
 
 
-async def write_chunk(session: AsyncSession, world: World, count: int) -> DemoReport:
-    """Live and write `count` complaints in the session's transaction (never commits)."""
-    from routing.demo.simulate import uuid7_at
+def _event_row(event: Event) -> tuple[Any, ...]:
+    values = {c: getattr(event, c) for c in EVENT_COLUMNS}
+    values["data"] = json.dumps(event.data, ensure_ascii=False)
+    return tuple(values[c] for c in EVENT_COLUMNS)
 
-    engine = DispositionEngine(session)
-    lives: list[Written] = []
-    report = DemoReport()
-    for _ in range(count):
-        complaint = new_complaint(world)
-        complaint.id = uuid7_at(complaint.created_at, world.rng)
-        region = await _prefetch(engine, world, complaint)
+
+@dataclass
+class Task:
+    """One batch of complaints to live in a worker process (everything it needs, picklable)."""
+
+    complaints: list[tuple[dict[str, Any], str, bool]]  # (columns, regency, manual)
+    decisions: dict[tuple[str, str, str, frozenset[uuid.UUID]], Choice | None]
+    agencies: dict[uuid.UUID, DemoAgency]
+    settings: Settings
+    horizon: datetime
+    seed: int
+
+
+@dataclass
+class Rows:
+    """What a batch leaves in each table, as COPY records."""
+
+    complaints: list[tuple[Any, ...]] = field(default_factory=list)
+    assignments: list[tuple[Any, ...]] = field(default_factory=list)
+    clocks: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    follow_ups: list[tuple[Any, ...]] = field(default_factory=list)
+    report: DemoReport = field(default_factory=DemoReport)
+
+    def add(self, w: Written) -> None:
+        self.complaints.append(_row(w.complaint, COMPLAINT_COLUMNS))
+        self.assignments += [_row(a, ASSIGNMENT_COLUMNS) for a in w.assignments]
+        self.clocks += [_row(c, CLOCK_COLUMNS) for c in w.clocks]
+        self.events += [_event_row(e) for e in w.events]
+        self.follow_ups += [tuple(f[c] for c in FOLLOW_UP_COLUMNS) for f in w.follow_ups]
+        report = self.report
+        report.complaints += 1
+        report.events += len(w.events)
+        report.clocks += len(w.clocks)
+        report.assignments += len(w.assignments)
+        report.by_status[w.complaint.status] = report.by_status.get(w.complaint.status, 0) + 1
+
+
+def live_batch(task: Task) -> Rows:
+    """Lives a batch of complaints (in a worker process, or inline) into COPY records."""
+    rng = random.Random(task.seed)
+    rows = Rows()
+    for columns, regency, manual in task.complaints:
 
         def decide(
             report_type: str,
             category: str,
             _region: str,
             refused: frozenset[uuid.UUID],
-            region: str = region,
+            regency: str = regency,
         ) -> Choice | None:
-            return world.decisions.get((report_type, category, region, refused))
+            return task.decisions.get((report_type, category, regency, refused))
 
-        manual = complaint.category_code in world.manual or world.rng.random() < 0.1
         life = Life(
-            complaint,
-            agencies=world.agencies,
+            Complaint(**columns),
+            agencies=task.agencies,
             decide=decide,
-            settings=world.settings,
-            horizon=world.horizon,
-            rng=world.rng,
+            settings=task.settings,
+            horizon=task.horizon,
+            rng=rng,
             manual=manual,
         )
-        lives.append(life.live())
+        rows.add(life.live())
+    return rows
+
+
+async def write_chunk(
+    session: AsyncSession, world: World, count: int, pool: Executor | None = None
+) -> DemoReport:
+    """Live and write `count` complaints in the session's transaction (never commits). The
+    lives run in `pool`'s processes (one batch per process) when given, else inline."""
+    engine = DispositionEngine(session)
+    planned: list[tuple[dict[str, Any], str, bool]] = []
+    for _ in range(count):
+        complaint = new_complaint(world)
+        complaint.id = uuid7_at(complaint.created_at, world.rng)
+        regency = await _prefetch(engine, world, complaint)
+        manual = complaint.category_code in world.manual or world.rng.random() < 0.1
+        planned.append((_columns(complaint), regency, manual))
+    workers = getattr(pool, "_max_workers", 1) if pool is not None else 1
+    size = max(1, -(-count // workers))
+    tasks = []
+    for start in range(0, count, size):
+        batch = planned[start : start + size]
+        regencies = {regency for _, regency, _ in batch}
+        tasks.append(
+            Task(
+                batch,
+                {k: v for k, v in world.decisions.items() if k[2] in regencies},
+                world.agencies,
+                world.settings,
+                world.horizon,
+                world.rng.getrandbits(64),
+            )
+        )
+    if pool is None:
+        parts = [live_batch(task) for task in tasks]
+    else:
+        loop = asyncio.get_running_loop()
+        parts = list(
+            await asyncio.gather(*(loop.run_in_executor(pool, live_batch, t) for t in tasks))
+        )
     repo = DemoRepository(session)
-    await repo.copy(
-        "complaints", COMPLAINT_COLUMNS, [_row(w.complaint, COMPLAINT_COLUMNS) for w in lives]
-    )
-    await repo.copy(
-        "complaint_agencies",
-        ASSIGNMENT_COLUMNS,
-        [_row(a, ASSIGNMENT_COLUMNS) for w in lives for a in w.assignments],
-    )
-    await repo.copy(
-        "complaint_clocks", CLOCK_COLUMNS, [_row(c, CLOCK_COLUMNS) for w in lives for c in w.clocks]
-    )
-    await repo.copy(
-        "events",
-        EVENT_COLUMNS,
-        [_event_row(e) for w in lives for e in w.events],
-    )
-    await repo.copy(
-        "complaint_follow_ups",
-        FOLLOW_UP_COLUMNS,
-        [tuple(f[c] for c in FOLLOW_UP_COLUMNS) for w in lives for f in w.follow_ups],
-    )
-    for w in lives:
-        report.complaints += 1
-        report.events += len(w.events)
-        report.clocks += len(w.clocks)
-        report.assignments += len(w.assignments)
-        report.by_status[w.complaint.status] = report.by_status.get(w.complaint.status, 0) + 1
+    report = DemoReport()
+    for table, columns, attribute in (
+        ("complaints", COMPLAINT_COLUMNS, "complaints"),
+        ("complaint_agencies", ASSIGNMENT_COLUMNS, "assignments"),
+        ("complaint_clocks", CLOCK_COLUMNS, "clocks"),
+        ("events", EVENT_COLUMNS, "events"),
+        ("complaint_follow_ups", FOLLOW_UP_COLUMNS, "follow_ups"),
+    ):
+        records = [record for part in parts for record in getattr(part, attribute)]
+        await repo.copy(table, columns, records)
+    for part in parts:
+        merge(report, part.report)
     world.written += count
     return report
 
 
-def _event_row(event: Event) -> tuple[Any, ...]:
-    import json
-
-    values = {c: getattr(event, c) for c in EVENT_COLUMNS}
-    values["data"] = json.dumps(event.data, ensure_ascii=False)
-    return tuple(values[c] for c in EVENT_COLUMNS)
+def _columns(complaint: Complaint) -> dict[str, Any]:
+    return {c: getattr(complaint, c) for c in COMPLAINT_COLUMNS}
 
 
 def merge(total: DemoReport, part: DemoReport) -> None:
