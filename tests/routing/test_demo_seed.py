@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from routing.demo.seed import DemoRefused
-from services.cli import _seed_demo
+from services.cli import _offer_demo, _seed_demo
 from services.domain.calendar import add_working_days
 from services.domain.lifecycle import Status, check_transition
 from services.seed import region_rows
@@ -160,3 +160,12 @@ def test_it_refuses_a_database_with_complaints_unless_asked_to_add(demo_db: str)
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N,)]
     asyncio.run(_seed_demo(demo_db, 10, add=True, seed=11))
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N + 10,)]
+
+
+def test_make_run_offers_demo_data_only_on_an_empty_database(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = fetch(demo_db, "SELECT count(*) FROM complaints")
+    asyncio.run(_offer_demo(demo_db, 25))
+    assert fetch(demo_db, "SELECT count(*) FROM complaints") == before
+    assert "already holds complaints" in capsys.readouterr().out
