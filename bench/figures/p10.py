@@ -4,7 +4,8 @@
 - P10.stats: the slowest statistics call's median (target ≤ 300 ms), every call in details;
 - P10.sweep: one SLA sweep run over the whole set (≤ 2 s);
 - P10.page: the public listing's page 5,000 by cursor over page 1 (≤ 1.2 ×);
-- P10.create: create p50 with N complaints over create p50 with 10,000 (≤ 1.2 ×);
+- P10.create: create p50 with N complaints over create p50 with 10,000 (≤ 1.2 ×), measured on
+  the same platform before the rest of the set is added (a tenth of N in quick runs);
 - P10.export: peak resident memory of the routing service while it streams the CSV export
   of every complaint (< 200 MB).
 
@@ -249,22 +250,26 @@ async def guarded(
 async def p10(ctx: Context) -> list[Figure]:
     cfg = ctx.config
     n = cfg.demo_complaints
-    base = min(CREATE_BASE, max(n // 10, 100)) if cfg.quick else CREATE_BASE
+    # 10,000 as the issue asks, but a tenth of a quick run's small set.
+    base = CREATE_BASE if n > 2 * CREATE_BASE and not cfg.quick else min(max(n // 10, 100), n - 1)
     figures: list[Figure] = []
     headers = {"Authorization": f"Bearer {ctx.stack.admin_key}"}
     workers = only("routing", 1)
 
-    # The baseline: create p50 with `base` demo complaints.
-    async with ctx.stack.platform("p10base", REFRESH) as platform:
-        await _seed_demo(platform.settings.require_database_url(), base)
+    async with ctx.stack.platform("p10", REFRESH) as platform:
+        url = platform.settings.require_database_url()
+        # The baseline first: create p50 with `base` demo complaints...
+        started = time.monotonic()
+        await _seed_demo(url, base, chunk=10_000)
+        seeded = time.monotonic() - started
         await platform.start_services()
         await platform.scale_workers(workers)
         base_p50 = await create_p50(platform, cfg.p10_creates)
-
-    async with ctx.stack.platform("p10", REFRESH) as platform:
+        # ...then the rest of the set beside them (the worker stopped meanwhile).
+        await platform.scale_workers(only("routing", 0))
         started = time.monotonic()
-        await _seed_demo(platform.settings.require_database_url(), n, chunk=10_000)
-        seed_seconds = time.monotonic() - started
+        await _seed_demo(url, n - base, add=True, seed=11, chunk=10_000)
+        seed_seconds = seeded + time.monotonic() - started
         figures.append(
             Figure(
                 "P10.seed",
@@ -276,7 +281,6 @@ async def p10(ctx: Context) -> list[Figure]:
                 details={"complaints_per_s": round(n / seed_seconds, 1), "workers": os.cpu_count()},
             )
         )
-        await platform.start_services()
         await platform.scale_workers(workers)
         caught = time.monotonic()
         try:
