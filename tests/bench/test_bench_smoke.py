@@ -20,7 +20,7 @@ def test_quick_bench_measures_every_figure(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=420,
+        timeout=600,
         check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
