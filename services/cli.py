@@ -71,8 +71,8 @@ async def _seed_demo(
     workers: int | None = None,
 ) -> int:
     """Demo complaints in chunks of `chunk`, one transaction each (see routing/demo/seed.py),
-    lived in `workers` processes (default: one per CPU). Refuses a database that already holds
-    complaints unless `add`; returns how many it wrote."""
+    lived in `workers` processes (default: one per CPU from 5,000 complaints). Refuses a
+    database that already holds complaints unless `add`; returns how many it wrote."""
     import multiprocessing
     import time
     from concurrent.futures import ProcessPoolExecutor
@@ -84,7 +84,8 @@ async def _seed_demo(
     engine = create_engine(settings)
     started = time.monotonic()
     total = demo.DemoReport()
-    workers = workers or os.cpu_count() or 1
+    # Starting the processes costs seconds: worth it only for a large set.
+    workers = workers or ((os.cpu_count() or 1) if complaints >= 5000 else 1)
     pool = (
         ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         if workers > 1
@@ -318,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=10, help="random seed (the same data again)")
     demo.add_argument("--chunk", type=int, default=5000, help="complaints per transaction")
     demo.add_argument(
-        "--workers", type=int, help="processes that live the complaints (default: one per CPU)"
+        "--workers",
+        type=int,
+        help="processes that live the complaints (default: one per CPU from 5,000)",
     )
     sub.add_parser("run", help="migrate, seed and start every service and worker")
     serve = sub.add_parser("serve", help="run one service's HTTP server")

@@ -189,6 +189,8 @@ MATRIX: dict[str, dict[str, int]] = {
     "POST /api/v1/routing/dry-run": protected(
         200, (*ADMINS, "coordinator", "coordinator_stranger", "ops_key")
     ),
+    # the ops dashboard page (issue 10): public; its numbers come from /api/v1/stats
+    "GET /ops": EVERYONE_200,
 }
 
 
@@ -615,6 +617,7 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/agency/complaints": get("/api/v1/agency/complaints"),
     **INBOX_CALLS,
     **VERIFICATION_CALLS,
+    "GET /ops": get("/ops"),  # the ops dashboard page (issue 10)
 }
 
 

@@ -34,7 +34,7 @@ async def _fetch(url: str, sql: str) -> list[Any]:
 @pytest.fixture(scope="module")
 def demo_db(database_url: str) -> Iterator[str]:
     with scratch_database(database_url, "demo_seed") as url:
-        asyncio.run(_seed_demo(url, N, chunk=120))
+        asyncio.run(_seed_demo(url, N, chunk=120, workers=2))  # the worker processes' path
         yield url
 
 
