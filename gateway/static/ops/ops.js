@@ -106,7 +106,7 @@
       const [ranking, regions, regencies] = await Promise.all([
         api("/api/v1/stats/ranking", { level: "province", ...period }),
         api("/api/v1/stats/regions", { level: "province", ...period }),
-        api("/api/v1/stats/regions", { level: "regency", ...period }),
+        api("/api/v1/stats/regions", { level: "regency", province: f.province, ...period }),
       ]);
       fillProvinces(regions.items);
       const inProvince = (code) => !f.province || code === f.province || code.startsWith(f.province + ".");
