@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.demo.repository import AgencyFact, DemoRepository
-from routing.demo.simulate import Choice, DemoAgency, Life, Written, uuid7_at
+from routing.demo.simulate import Choice, DemoAgency, DemoEvent, Life, Written, uuid7_at
 from routing.demo.texts import complaint_text
 from routing.disposition.engine import DispositionEngine, NoAgency
 from services.domain.calendar import is_working_day
@@ -262,7 +262,7 @@ def _row(obj: object, columns: list[str]) -> tuple[Any, ...]:
     return tuple(getattr(obj, c) for c in columns)
 
 
-def _event_row(event: Event) -> tuple[Any, ...]:
+def _event_row(event: DemoEvent) -> tuple[Any, ...]:
     values = {c: getattr(event, c) for c in EVENT_COLUMNS}
     values["data"] = json.dumps(event.data, ensure_ascii=False)
     return tuple(values[c] for c in EVENT_COLUMNS)

@@ -1,7 +1,8 @@
 """One demo complaint's life, lived in memory through the real rules, written later in bulk.
 
-Nothing here decides what a step means: statuses change through `services.complaints.transition`
-(the state machine, the event and its data exactly as the services record them), clocks are made
+Nothing here decides what a step means: statuses change as `services.complaints.transition`
+changes them (the state machine's `check_transition`; the event's data from `complaint_data`,
+exactly as the services record it), clocks are made
 and re-armed by routing's own `new_clock`/`arm`/`schedule` (working days, holidays, time zones,
 warnings), the agency comes from the disposition engine's decision (made by the caller), and the
 SLA sweep's warnings, breaches, reminders, escalations and closed reply windows are a line-by-line
@@ -9,29 +10,27 @@ port of `routing/sla/sweep.py` run at each clock's `next_check_at`. Only *when* 
 what they decide, is drawn at random: fast agencies answer in a day or two, slow ones let clocks
 breach and the complaint climbs the hierarchy.
 
-The session handed to `transition` is a `Sink`: it collects the events instead of flushing them.
+Events are plain records (`DemoEvent`, the columns `record_event` fills) rather than ORM objects:
+a million complaints make about ten million of them.
 """
 
 import math
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from routing.demo.texts import FOLLOW_UPS, RETURN_REASONS
 from routing.sla.clocks import AGENCY_CLOCKS, arm, new_clock, next_reminder_at, schedule
-from services.complaints import AgencyRef, record_complaint_event, transition
+from services.complaints import AgencyRef, complaint_data
 from services.domain.calendar import local_day, nth_working_day_after, start_of_day
-from services.domain.lifecycle import Status
+from services.domain.lifecycle import Status, check_transition
 from services.domain.regions import timezone_of
 from services.domain.sla import VERIFICATION_TIMEZONE, working_days_of
 from services.events.catalogue import EventType
-from services.events.outbox import PENDING_KEY
-from services.models import Complaint, ComplaintAgency, Event
+from services.models import Complaint, ComplaintAgency
 from services.models.complaint import AssignmentRole, AssignmentStatus
 from services.models.routing import ClockKind, ComplaintClock
 from services.principal import SYSTEM_ROUTING, Principal, PrincipalKind, Role
@@ -76,13 +75,20 @@ Decide = Callable[[str, str, str, frozenset[uuid.UUID]], Choice | None]
 
 
 @dataclass
-class Sink:
-    """Stands in for the session: `record_event` adds its events here."""
+class DemoEvent:
+    """An `events` row as `services.events.outbox.record_event` fills it."""
 
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, obj: object) -> None:
-        pass
+    id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    complaint_id: uuid.UUID
+    actor_kind: str
+    actor_role: str | None
+    actor_id: str | None
+    data: dict[str, Any]
+    trace_id: str | None = None
+    published_at: datetime | None = None
+    settled_at: datetime | None = None
 
 
 @dataclass
@@ -92,7 +98,7 @@ class Written:
     complaint: Complaint
     assignments: list[ComplaintAgency]
     clocks: list[ComplaintClock]
-    events: list[Event]
+    events: list[DemoEvent]
     follow_ups: list[dict[str, Any]]
 
 
@@ -155,12 +161,10 @@ class Life:
         self.horizon = horizon
         self.rng = rng
         self.manual = manual
-        self.sink = Sink()
-        self.session = cast(AsyncSession, self.sink)
         self.now = complaint.created_at
         self.assignments: list[ComplaintAgency] = []
         self.clocks: list[ComplaintClock] = []
-        self.events: list[Event] = []
+        self.events: list[DemoEvent] = []
         self.follow_ups: list[dict[str, Any]] = []
         self.closed = False
 
@@ -175,46 +179,53 @@ class Life:
         self.now = max(moment, self.now + timedelta(milliseconds=1))
         return True
 
-    def stamp(self, event: Event) -> Event:
-        """The event as it happened at `now`: its time, an id of that time, already delivered
-        (a year of history is not replayed to webhook receivers: see docs/architecture.md)."""
+    def record(self, type_: EventType, actor: Principal, data: dict[str, Any]) -> DemoEvent:
+        """The event as `record_event` writes it, at `now` (1 ms after the previous one), with an
+        id of that time, already delivered (a year of history is not replayed to the workers or
+        to webhook receivers: see docs/architecture.md)."""
         self.now += timedelta(milliseconds=1)
-        event.occurred_at = self.now
-        event.id = uuid7_at(self.now, self.rng)
-        event.trace_id = None
-        event.published_at = event.settled_at = self.now
+        event = DemoEvent(
+            id=uuid7_at(self.now, self.rng),
+            type=type_.value,
+            occurred_at=self.now,
+            complaint_id=self.complaint.id,
+            actor_kind=actor.actor,
+            actor_role=actor.role.value,
+            actor_id=actor.subject,
+            data=data,
+            published_at=self.now,
+            settled_at=self.now,
+        )
         self.events.append(event)
-        self.sink.info.pop(PENDING_KEY, None)
         self.complaint.updated_at = self.now
         return event
 
     def refs(self) -> list[AgencyRef]:
         return [self.agencies[a.agency_id].ref for a in self.assignments if a.active]
 
-    def move(self, target: Status, type_: EventType, actor: Principal, reason: str | None) -> Event:
-        event = transition(
-            self.session,
-            self.complaint,
-            target,
-            type_,
-            actor=actor,
-            reason=reason,
-            agencies=self.refs() if target != Status.returned else [],
-        )
-        self.complaint.version += 1
-        return self.stamp(event)
+    def move(
+        self, target: Status, type_: EventType, actor: Principal, reason: str | None
+    ) -> DemoEvent:
+        """`services.complaints.transition`: the state machine's check, the event's data."""
+        complaint = self.complaint
+        previous = complaint.status
+        complaint.status = check_transition(previous, target).value
+        agencies = self.refs() if target != Status.returned else []
+        data = complaint_data(complaint, agencies) | {"previous_status": previous, "reason": reason}
+        complaint.version += 1
+        return self.record(type_, actor, data)
 
-    def note(self, type_: EventType, actor: Principal, reason: str | None, **details: Any) -> Event:
-        event = record_complaint_event(
-            self.session,
-            self.complaint,
-            type_,
-            actor=actor,
-            reason=reason,
-            agencies=self.refs(),
-            **details,
+    def note(
+        self, type_: EventType, actor: Principal, reason: str | None, **details: Any
+    ) -> DemoEvent:
+        """`services.complaints.record_complaint_event`: an event that changes no status."""
+        complaint = self.complaint
+        data = (
+            complaint_data(complaint, self.refs())
+            | {"previous_status": complaint.status, "reason": reason}
+            | details
         )
-        return self.stamp(event)
+        return self.record(type_, actor, data)
 
     def later(self, working_days: float, timezone: str) -> datetime:
         """`working_days` of working time after now: whole working days, then office hours."""
@@ -433,12 +444,9 @@ class Life:
         rng = self.rng
         complaint = self.complaint
         reporter = reporter_of(complaint)
-        event = record_complaint_event(
-            self.session, complaint, EventType.complaint_submitted, actor=reporter, agencies=[]
-        )
-        event.data = {k: v for k, v in event.data.items() if k not in {"previous_status", "reason"}}
+        # As intake records it: the complaint's data, no previous status or reason.
         self.now -= timedelta(milliseconds=1)
-        self.stamp(event)
+        self.record(EventType.complaint_submitted, reporter, complaint_data(complaint, []))
         choice = self.decide(
             complaint.report_type, complaint.category_code, complaint.region_code, frozenset()
         )
