@@ -1,8 +1,9 @@
 """`python -m bench` (`make bench`): the platform's figures against the real stack.
 
-Runs P1 (creates/s), P2 (submit → webhook latency under load), P3 (routing decisions/s) and P5
-(signed deliveries/s, and a slow endpoint's effect) with the real services and workers, prints a
-Markdown table and writes JSON (bench/results/latest.json unless --json says otherwise).
+Runs P1 (creates/s), P2 (submit → webhook latency under load), P3 (routing decisions/s), P5
+(signed deliveries/s, and a slow endpoint's effect) and P10 (statistics, sweep, listing, create
+and export on a demo set of --demo-complaints complaints) with the real services and workers,
+prints a Markdown table and writes JSON (bench/results/latest.json unless --json says otherwise).
 Uses ADUAN_DATABASE_URL / ADUAN_REDIS_URL when set, else embedded servers under var/bench.
 Child processes' logs go to var/bench/logs/<time>/.
 """
@@ -29,6 +30,7 @@ TITLES = {
     "P2": ("submit → dispositioned webhook p50", "ms", "≤ 200 ms"),
     "P3": ("routing decisions/s, one routing worker", "/s", "≥ 0.40 × no-op"),
     "P5": ("signed deliveries/s, 2 notifications workers", "/s", "≥ 1,000/s"),
+    "P10": ("the demo set: statistics, sweep, listing, create, export", "", "see rows"),
 }
 
 
@@ -46,6 +48,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds of each load run of P1 and of P2's load (default 10 and 60; quick 2, 3)",
     )
     parser.add_argument(
+        "--demo-complaints",
+        type=int,
+        help="size of P10's demo set (default 1,000,000; quick 1,000)",
+    )
+    parser.add_argument(
         "--json", type=Path, default=RESULTS / "latest.json", help="where to write the results"
     )
     args = parser.parse_args(argv)
@@ -56,6 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.figures = chosen
     if args.duration is not None and args.duration <= 0:
         parser.error("--duration must be positive")
+    if args.demo_complaints is not None and args.demo_complaints <= 0:
+        parser.error("--demo-complaints must be positive")
     return args
 
 
@@ -70,7 +79,9 @@ async def run(
         document["machine"] = await machine(stack.servers.database_url, stack.servers.redis_url)
     except Exception as exc:
         document["machine"] = {"error": repr(exc)}
-    config = Config(quick=args.quick, duration=args.duration)
+    config = Config(
+        quick=args.quick, duration=args.duration, demo_complaints_arg=args.demo_complaints
+    )
     async with contextlib.AsyncExitStack() as exits:
         ctx = Context(stack, config, ClosedLoop(allow_fallback=args.quick), exits)
         if "P1" in args.figures:

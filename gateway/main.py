@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway import docs, health, open311, proxy
+from gateway import docs, health, open311, ops_dashboard, proxy
 from gateway.access import AccessLogMiddleware
 from gateway.accounts import api as accounts_api
 from gateway.accounts import keys_api, staff_api
@@ -96,6 +96,8 @@ def create_gateway_app(
     app.include_router(health.router)
     app.include_router(docs.router)
     docs.mount_swagger_assets(app)
+    app.include_router(ops_dashboard.router)  # the ops dashboard page (issue 10)
+    ops_dashboard.mount_ops_assets(app)
     # The gateway's own routes, before the proxy's catch-all; their principal comes from the
     # authenticator chain, not from an identity header (gateway/deps.py).
     for router in (

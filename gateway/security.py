@@ -3,9 +3,9 @@ allow-list, and the client's address (behind trusted proxies only).
 
 Security headers go on every answer the gateway sends, its own and relayed ones:
 `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`, a
-`Content-Security-Policy` (nothing may load, except what the offline /docs page needs from the
-gateway itself), `Cache-Control: no-store` unless the answer chose its own, and
-`Strict-Transport-Security` when the request came over https.
+`Content-Security-Policy` (nothing may load, except what the offline /docs page and the /ops
+dashboard need from the gateway itself), `Cache-Control: no-store` unless the answer chose its
+own, and `Strict-Transport-Security` when the request came over https.
 """
 
 import base64
@@ -20,7 +20,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import docs
+from gateway import docs, ops_dashboard
 from services.problems import problem_response
 from services.settings import Settings
 from services.uploads import is_upload
@@ -36,6 +36,12 @@ DOCS_CSP = (
     "default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'none'"
+)
+# The ops dashboard (/ops): its own script and stylesheet only, no inline code; SVG charts are
+# drawn through the DOM; calls to this origin only; its sign-in form is handled by script.
+OPS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
@@ -100,8 +106,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        csp = await self.docs_csp() if path == "/docs" else API_CSP
-        static = path.startswith(docs.STATIC_PREFIX + "/")
+        csp = (
+            await self.docs_csp()
+            if path == "/docs"
+            else OPS_CSP
+            if path == ops_dashboard.PAGE_PATH
+            else API_CSP
+        )
+        static = path.startswith((docs.STATIC_PREFIX + "/", ops_dashboard.STATIC_PREFIX + "/"))
         https = self.is_https(scope)
 
         async def send_with_headers(message: Message) -> None:

@@ -1,4 +1,5 @@
-"""`aduan` command line: migrate, seed, run (the whole platform), serve / worker (one process)."""
+"""`aduan` command line: migrate, seed, seed-demo, run (the whole platform), serve / worker (one
+process)."""
 
 import argparse
 import asyncio
@@ -20,6 +21,7 @@ from services.settings import Settings, get_settings
 SERVICES = ("gateway", "intake", "routing", "notifications")
 WORKERS = ("routing", "notifications")
 SIGNING_KEY_ENV = "ADUAN_INTERNAL_SIGNING_KEY"
+DEMO_SEED = "routing.demo.seed"  # routing lives the demo complaints; imported by name
 
 
 def project_root() -> Path:
@@ -57,6 +59,63 @@ async def _seed(database_url: str) -> None:
         f"seeded {report.regions} regions, {report.categories} categories, "
         f"{report.agencies} agencies, {report.rules} default disposition rules"
     )
+
+
+async def _seed_demo(
+    database_url: str,
+    complaints: int,
+    *,
+    add: bool = False,
+    seed: int = 10,
+    chunk: int = 5000,
+    workers: int | None = None,
+) -> int:
+    """Demo complaints in chunks of `chunk`, one transaction each (see routing/demo/seed.py),
+    lived in `workers` processes (default: one per CPU from 5,000 complaints). Refuses a
+    database that already holds complaints unless `add`; returns how many it wrote."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from services.db import create_engine, create_sessionmaker
+
+    demo = importlib.import_module(DEMO_SEED)
+    settings = Settings(database_url=database_url)
+    engine = create_engine(settings)
+    started = time.monotonic()
+    total = demo.DemoReport()
+    # Starting the processes costs seconds: worth it only for a large set.
+    workers = workers or ((os.cpu_count() or 1) if complaints >= 5000 else 1)
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        if workers > 1
+        else None
+    )
+    try:
+        sessions = create_sessionmaker(engine)
+        async with sessions() as session:
+            world = await demo.prepare(session, settings, seed=seed, add=add)
+        while total.complaints < complaints:
+            async with sessions() as session:
+                part = await demo.write_chunk(
+                    session, world, min(chunk, complaints - total.complaints), pool
+                )
+                await session.commit()
+            demo.merge(total, part)
+            rate = total.complaints / max(time.monotonic() - started, 1e-6)
+            print(
+                f"seed-demo: {total.complaints}/{complaints} complaints ({rate:.0f}/s)", flush=True
+            )
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        await engine.dispose()
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(total.by_status.items()))
+    print(
+        f"seeded {total.complaints} demo complaints, {total.events} events, "
+        f"{total.clocks} clocks in {time.monotonic() - started:.1f} s ({statuses})"
+    )
+    return int(total.complaints)
 
 
 @contextlib.contextmanager
@@ -135,6 +194,34 @@ def write_procfile(
     return str(path)
 
 
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    with infrastructure(settings) as (database_url, _):
+        try:
+            asyncio.run(
+                _seed_demo(
+                    database_url,
+                    args.complaints,
+                    add=args.add,
+                    seed=args.seed,
+                    chunk=args.chunk,
+                    workers=args.workers,
+                )
+            )
+        except importlib.import_module(DEMO_SEED).DemoRefused as refused:
+            print(f"seed-demo: {refused}", file=sys.stderr)
+            return 1
+    return 0
+
+
+async def _offer_demo(database_url: str, complaints: int) -> None:
+    """`make run` with ADUAN_SEED_DEMO_COMPLAINTS: demo data on an empty database only."""
+    demo = importlib.import_module(DEMO_SEED)
+    try:
+        await _seed_demo(database_url, complaints)
+    except demo.DemoRefused:
+        print("seed-demo: the database already holds complaints; no demo data added")
+
+
 def cmd_run(settings: Settings) -> int:
     with (
         infrastructure(settings) as (database_url, redis_url),
@@ -142,6 +229,8 @@ def cmd_run(settings: Settings) -> int:
     ):
         alembic_upgrade(database_url)
         asyncio.run(_seed(database_url))
+        if settings.seed_demo_complaints:
+            asyncio.run(_offer_demo(database_url, settings.seed_demo_complaints))
         env = dict(os.environ)
         env["ADUAN_DATABASE_URL"] = database_url
         env["ADUAN_REDIS_URL"] = redis_url
@@ -219,6 +308,21 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "seed", help="seed regions, population, categories, agencies and default rules (idempotent)"
     )
+    demo = sub.add_parser(
+        "seed-demo",
+        help="add a year of realistic demo complaints (refuses a database with complaints)",
+    )
+    demo.add_argument("--complaints", type=int, default=10_000, help="how many (default 10000)")
+    demo.add_argument(
+        "--add", action="store_true", help="add them even when the database has complaints"
+    )
+    demo.add_argument("--seed", type=int, default=10, help="random seed (the same data again)")
+    demo.add_argument("--chunk", type=int, default=5000, help="complaints per transaction")
+    demo.add_argument(
+        "--workers",
+        type=int,
+        help="processes that live the complaints (default: one per CPU from 5,000)",
+    )
     sub.add_parser("run", help="migrate, seed and start every service and worker")
     serve = sub.add_parser("serve", help="run one service's HTTP server")
     serve.add_argument("service", choices=SERVICES)
@@ -247,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_migrate(settings)
     elif args.command == "seed":
         cmd_seed(settings)
+    elif args.command == "seed-demo":
+        return cmd_seed_demo(settings, args)
     elif args.command == "run":
         return cmd_run(settings)
     elif args.command == "serve":

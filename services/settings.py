@@ -408,6 +408,13 @@ class Settings(BaseSettings):
         default=3, ge=0, le=20, description="Most possible duplicates in a create answer"
     )
 
+    # demo data (issue 10)
+    seed_demo_complaints: int = Field(
+        default=0,
+        ge=0,
+        description="`aduan run` seeds this many demo complaints on an empty database (0: none)",
+    )
+
     @field_validator("internal_signing_key", "internal_verify_keys", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -15,6 +15,7 @@ from bench.stack import Platform, Stack
 class Config:
     quick: bool
     duration: float | None = None  # overrides the length of each load run (P1 and P2)
+    demo_complaints_arg: int | None = None  # --demo-complaints (P10)
 
     @property
     def p1_duration(self) -> float:
@@ -59,6 +60,23 @@ class Config:
     @property
     def p5_timeout(self) -> float:
         return 20.0 if self.quick else 300.0
+
+    # P10 (issue 10): the demo set's size, and how hard each of its figures looks
+    @property
+    def demo_complaints(self) -> int:
+        return self.demo_complaints_arg or (1_000 if self.quick else 1_000_000)
+
+    @property
+    def p10_rounds(self) -> int:
+        return 3 if self.quick else 20
+
+    @property
+    def p10_creates(self) -> int:
+        return 20 if self.quick else 300
+
+    @property
+    def p10_catch_up_timeout(self) -> float:
+        return 60.0 if self.quick else 7200.0
 
     @property
     def drain_timeout(self) -> float:

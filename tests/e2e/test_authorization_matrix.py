@@ -276,6 +276,8 @@ MATRIX: dict[str, dict[str, int]] = {
     # --- intake (issue 8): the public listing and the timeline; privacy decides what shows
     "GET /api/v1/complaints": EVERYONE_200,
     "GET /api/v1/complaints/{tracking_id}/timeline": EVERYONE_200,
+    # the ops dashboard page (issue 10): public; its numbers come from /api/v1/stats
+    "GET /ops": EVERYONE_200,
 }
 
 
@@ -881,6 +883,7 @@ CALLS |= {
     "GET /api/v1/complaints/{tracking_id}/timeline": get(
         "/api/v1/complaints/{tracking_id}/timeline"
     ),
+    "GET /ops": get("/ops"),  # the ops dashboard page (issue 10)
 }
 
 

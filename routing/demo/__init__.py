@@ -1,0 +1,1 @@
+"""Demo data: `aduan seed-demo` (routing.demo.seed)."""

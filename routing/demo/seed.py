@@ -1,0 +1,426 @@
+"""`aduan seed-demo --complaints N`: a year of realistic complaints, written in bulk.
+
+- Where: kabupaten/kota drawn in proportion to their population (`services/data/penduduk.csv`),
+  the complaint placed at the kabupaten/kota or one of its kecamatan.
+- What: report type, category, channel (the app, the web form anonymously, a regional system),
+  an Indonesian title and description from per-category templates (routing/demo/texts.py).
+- When: over the year before now, more on working days, growing towards the present.
+- Who handles it: the real disposition engine's decision (and its next candidates for returns).
+- How it goes: routing/demo/simulate.py lives each complaint through the state machine, routing's
+  clocks and the sweep. Each agency gets a quality (per province, with noise per agency): good
+  ones answer in a day or two, poor ones breach, escalate, return complaints and let some stall.
+
+Every event is written as already published and settled: a year of history is not replayed to
+the workers and webhook receivers. Chunks of `chunk` complaints are written with COPY, one
+transaction per chunk (the caller commits: `aduan seed-demo` in services/cli.py)."""
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing.demo.repository import AgencyFact, DemoRepository
+from routing.demo.simulate import (
+    Choice,
+    DemoAgency,
+    DemoEvent,
+    Life,
+    Written,
+    region_of,
+    uuid7_at,
+)
+from routing.demo.texts import complaint_text
+from routing.disposition.engine import DispositionEngine, NoAgency
+from services.domain import tracking
+from services.domain.calendar import is_working_day
+from services.domain.channels import Channel
+from services.domain.lifecycle import Status
+from services.domain.regions import province_code, regency_code
+from services.models import Complaint, ComplaintAgency, Event
+from services.models.routing import ComplaintClock, ComplaintFollowUp
+from services.seed import region_rows
+from services.settings import Settings
+
+REPORT_TYPES = (("pengaduan", 0.78), ("aspirasi", 0.14), ("permintaan_informasi", 0.08))
+# Who files (the role in submitted_by) and through which channel.
+FILERS = (("citizen", 0.6), ("anonymous", 0.22), ("regional_system", 0.18))
+CITIZEN_CHANNELS = ((Channel.mobile, 0.7), (Channel.web, 0.3))
+ANONYMOUS_CHANNELS = ((Channel.web, 0.6), (Channel.sms, 0.25), (Channel.mobile, 0.15))
+CATEGORY_WEIGHTS = {
+    "infrastruktur": 24,
+    "administrasi_kependudukan": 16,
+    "kesehatan": 11,
+    "pendidikan": 10,
+    "bantuan_sosial": 13,
+    "lingkungan_hidup": 8,
+    "ketertiban_umum": 7,
+    "korupsi_pungli": 4,
+    "lainnya": 7,
+}
+YEAR = timedelta(days=365)
+
+
+class DemoRefused(Exception):
+    """The database already holds complaints and adding was not asked for."""
+
+
+@dataclass
+class World:
+    """What every chunk needs, loaded once."""
+
+    horizon: datetime
+    settings: Settings
+    rng: random.Random
+    agencies: dict[uuid.UUID, DemoAgency]
+    regencies: list[str]
+    regency_weights: list[float]  # cumulative, by population
+    districts: dict[str, list[str]]
+    categories: list[str]
+    category_weights: list[float]
+    manual: set[str]
+    tracking_ids: set[str]
+    decisions: dict[tuple[str, str, str, frozenset[uuid.UUID]], Choice | None] = field(
+        default_factory=dict
+    )
+    written: int = 0
+
+
+@dataclass
+class DemoReport:
+    complaints: int = 0
+    events: int = 0
+    clocks: int = 0
+    assignments: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def _quality(agency: AgencyFact, rng: random.Random) -> float:
+    """Provinces differ (so that the ranking has something to rank), agencies within them too."""
+    if agency.region_code is None:
+        return 0.9  # the ministries
+    base = random.Random(f"province-{province_code(agency.region_code)}").betavariate(3, 1.8)
+    return max(0.02, min(0.99, base + rng.gauss(0, 0.12)))
+
+
+async def prepare(session: AsyncSession, settings: Settings, *, seed: int, add: bool) -> World:
+    """Load the world; refuse (DemoRefused) a database with complaints unless `add`."""
+    repo = DemoRepository(session)
+    existing = await repo.complaint_count()
+    if existing and not add:
+        raise DemoRefused(
+            f"the database already holds {existing} complaints: "
+            "pass --add to add demo complaints beside them"
+        )
+    rng = random.Random(seed)
+    facts = await repo.agencies()
+    agencies = {
+        a.id: DemoAgency(a.id, a.code, a.name, a.timezone, a.parent_id, _quality(a, rng))
+        for a in sorted(facts, key=lambda a: a.code)
+    }
+    regions = region_rows()
+    regencies = [r for r in regions if r["level"] == "kabupaten_kota" and r["population"]]
+    districts: dict[str, list[str]] = {}
+    for r in regions:
+        if r["level"] == "kecamatan":
+            districts.setdefault(r["parent_code"], []).append(r["code"])
+    active = set(await repo.active_categories())
+    categories = [c for c in CATEGORY_WEIGHTS if c in active] or sorted(active)
+    return World(
+        horizon=datetime.now(UTC),
+        settings=settings,
+        rng=rng,
+        agencies=agencies,
+        regencies=[r["code"] for r in regencies],
+        regency_weights=list(accumulate(float(r["population"]) for r in regencies)),
+        districts=districts,
+        categories=categories,
+        category_weights=list(accumulate(float(CATEGORY_WEIGHTS.get(c, 5)) for c in categories)),
+        manual=await repo.manual_categories(),
+        tracking_ids=await repo.tracking_ids() if existing else set(),
+    )
+
+
+def _pick(options: Iterable[tuple[str, float]], rng: random.Random) -> str:
+    names, weights = zip(*options, strict=True)
+    return str(rng.choices(names, weights=weights)[0])
+
+
+def _tracking_id(world: World) -> str:
+    while True:
+        # The platform's own ids (check character included), so a demo id typed into the
+        # API is found.
+        value = tracking.with_check("".join(world.rng.choices(tracking.ALPHABET, k=8)))
+        if value not in world.tracking_ids:
+            world.tracking_ids.add(value)
+            return value
+
+
+def _submitted_at(world: World) -> datetime:
+    """More recent complaints are more frequent (the platform grows); fewer on days off."""
+    rng = world.rng
+    while True:
+        moment = world.horizon - YEAR * float(rng.random() ** 1.3)
+        if is_working_day(moment.date()) or rng.random() < 0.45:
+            return moment
+
+
+def new_complaint(world: World) -> Complaint:
+    rng = world.rng
+    regency = rng.choices(world.regencies, cum_weights=world.regency_weights)[0]
+    districts = world.districts.get(regency)
+    region = rng.choice(districts) if districts and rng.random() < 0.6 else regency
+    category = rng.choices(world.categories, cum_weights=world.category_weights)[0]
+    report_type = _pick(REPORT_TYPES, rng)
+    filer = _pick(FILERS, rng)
+    account = uuid.UUID(int=rng.getrandbits(128), version=4)
+    submitted_by = {
+        "citizen": f"citizen:{account}",
+        "anonymous": f"anonymous:{account.hex[:16]}",
+        "regional_system": f"regional_system:demo-{province_code(region)}",
+    }[filer]
+    # Citizens file from the app or the web form, anonymous reporters also by SMS.
+    channel = (
+        Channel.regional_system
+        if filer == "regional_system"
+        else _pick(CITIZEN_CHANNELS if filer == "citizen" else ANONYMOUS_CHANNELS, rng)
+    )
+    title, description = complaint_text(category, rng)
+    at = _submitted_at(world)
+    anonymous = filer == "anonymous"
+    return Complaint(
+        id=uuid.UUID(int=0),  # set from `at` by the caller
+        tracking_id=_tracking_id(world),
+        report_type=report_type,
+        title=title,
+        description=description,
+        category_code=category,
+        region_code=region,
+        occurred_on=(at - timedelta(days=rng.randint(0, 14))).date(),
+        address=None,
+        latitude=None,
+        longitude=None,
+        reporter_name=None if anonymous else "Warga Demo",
+        reporter_email=None,
+        reporter_phone=None,
+        reporter_account_id=account if filer == "citizen" else None,
+        reporter_token_hash=None,
+        anonymous=anonymous,
+        confidential=category == "korupsi_pungli" and rng.random() < 0.5,
+        submitted_by=submitted_by,
+        channel=channel,
+        external_ref=None,
+        external_tracking_ref=None,
+        status=Status.submitted.value,
+        escalation_level=0,
+        target_agency_id=None,
+        returns_count=0,
+        held_from_status=None,
+        resume_on=None,
+        created_at=at,
+        updated_at=at,
+        version=1,
+    )
+
+
+async def _decide(
+    engine: DispositionEngine,
+    world: World,
+    report_type: str,
+    category: str,
+    region: str,
+    refused: frozenset[uuid.UUID],
+) -> Choice | None:
+    key = (report_type, category, region, refused)
+    if key not in world.decisions:
+        try:
+            decision = await engine.decide(
+                report_type=report_type,
+                category_code=category,
+                region_code=region,
+                exclude_agency_ids=refused,
+            )
+        except NoAgency:
+            world.decisions[key] = None
+        else:
+            agency = world.agencies.get(decision.agency.id)
+            world.decisions[key] = (
+                None
+                if agency is None
+                else Choice(agency, decision.reason, decision.candidates[0].as_data())
+            )
+    return world.decisions[key]
+
+
+async def _prefetch(engine: DispositionEngine, world: World, complaint: Complaint) -> str:
+    """The engine's first three candidates for the complaint's kabupaten/kota (a first
+    disposition and up to two returns); the simulation then decides from this cache."""
+    code = region_of(complaint)
+    region = regency_code(code) or code
+    refused: frozenset[uuid.UUID] = frozenset()
+    for _ in range(3):
+        choice = await _decide(
+            engine, world, complaint.report_type, complaint.category_code, region, refused
+        )
+        if choice is None:
+            break
+        refused = refused | {choice.agency.id}
+    return region
+
+
+# Generated columns (the search document) are PostgreSQL's to fill.
+COMPLAINT_COLUMNS = [c.key for c in Complaint.__table__.columns if c.computed is None]
+ASSIGNMENT_COLUMNS = [c.key for c in ComplaintAgency.__table__.columns]
+CLOCK_COLUMNS = [c.key for c in ComplaintClock.__table__.columns]
+EVENT_COLUMNS = [c.key for c in Event.__table__.columns]
+FOLLOW_UP_COLUMNS = [c.key for c in ComplaintFollowUp.__table__.columns]
+
+
+def _row(obj: object, columns: list[str]) -> tuple[Any, ...]:
+    return tuple(getattr(obj, c) for c in columns)
+
+
+def _event_row(event: DemoEvent) -> tuple[Any, ...]:
+    values = {c: getattr(event, c) for c in EVENT_COLUMNS}
+    values["data"] = json.dumps(event.data, ensure_ascii=False)
+    if event.private_data is not None:
+        values["private_data"] = json.dumps(event.private_data, ensure_ascii=False)
+    return tuple(values[c] for c in EVENT_COLUMNS)
+
+
+@dataclass
+class Task:
+    """One batch of complaints to live in a worker process (everything it needs, picklable)."""
+
+    complaints: list[tuple[dict[str, Any], str, bool]]  # (columns, regency, manual)
+    decisions: dict[tuple[str, str, str, frozenset[uuid.UUID]], Choice | None]
+    agencies: dict[uuid.UUID, DemoAgency]
+    settings: Settings
+    horizon: datetime
+    seed: int
+
+
+@dataclass
+class Rows:
+    """What a batch leaves in each table, as COPY records."""
+
+    complaints: list[tuple[Any, ...]] = field(default_factory=list)
+    assignments: list[tuple[Any, ...]] = field(default_factory=list)
+    clocks: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    follow_ups: list[tuple[Any, ...]] = field(default_factory=list)
+    report: DemoReport = field(default_factory=DemoReport)
+
+    def add(self, w: Written) -> None:
+        self.complaints.append(_row(w.complaint, COMPLAINT_COLUMNS))
+        self.assignments += [_row(a, ASSIGNMENT_COLUMNS) for a in w.assignments]
+        self.clocks += [_row(c, CLOCK_COLUMNS) for c in w.clocks]
+        self.events += [_event_row(e) for e in w.events]
+        self.follow_ups += [tuple(f[c] for c in FOLLOW_UP_COLUMNS) for f in w.follow_ups]
+        report = self.report
+        report.complaints += 1
+        report.events += len(w.events)
+        report.clocks += len(w.clocks)
+        report.assignments += len(w.assignments)
+        report.by_status[w.complaint.status] = report.by_status.get(w.complaint.status, 0) + 1
+
+
+def live_batch(task: Task) -> Rows:
+    """Lives a batch of complaints (in a worker process, or inline) into COPY records."""
+    rng = random.Random(task.seed)
+    rows = Rows()
+    for columns, regency, manual in task.complaints:
+
+        def decide(
+            report_type: str,
+            category: str,
+            _region: str,
+            refused: frozenset[uuid.UUID],
+            regency: str = regency,
+        ) -> Choice | None:
+            return task.decisions.get((report_type, category, regency, refused))
+
+        life = Life(
+            Complaint(**columns),
+            agencies=task.agencies,
+            decide=decide,
+            settings=task.settings,
+            horizon=task.horizon,
+            rng=rng,
+            manual=manual,
+        )
+        rows.add(life.live())
+    return rows
+
+
+async def write_chunk(
+    session: AsyncSession, world: World, count: int, pool: Executor | None = None
+) -> DemoReport:
+    """Live and write `count` complaints in the session's transaction (never commits). The
+    lives run in `pool`'s processes (one batch per process) when given, else inline."""
+    engine = DispositionEngine(session)
+    planned: list[tuple[dict[str, Any], str, bool]] = []
+    for _ in range(count):
+        complaint = new_complaint(world)
+        complaint.id = uuid7_at(complaint.created_at, world.rng)
+        regency = await _prefetch(engine, world, complaint)
+        manual = complaint.category_code in world.manual or world.rng.random() < 0.1
+        planned.append((_columns(complaint), regency, manual))
+    workers = getattr(pool, "_max_workers", 1) if pool is not None else 1
+    size = max(1, -(-count // workers))
+    tasks = []
+    for start in range(0, count, size):
+        batch = planned[start : start + size]
+        regencies = {regency for _, regency, _ in batch}
+        tasks.append(
+            Task(
+                batch,
+                {k: v for k, v in world.decisions.items() if k[2] in regencies},
+                world.agencies,
+                world.settings,
+                world.horizon,
+                world.rng.getrandbits(64),
+            )
+        )
+    if pool is None:
+        parts = [live_batch(task) for task in tasks]
+    else:
+        loop = asyncio.get_running_loop()
+        parts = list(
+            await asyncio.gather(*(loop.run_in_executor(pool, live_batch, t) for t in tasks))
+        )
+    repo = DemoRepository(session)
+    report = DemoReport()
+    for table, columns, attribute in (
+        ("complaints", COMPLAINT_COLUMNS, "complaints"),
+        ("complaint_agencies", ASSIGNMENT_COLUMNS, "assignments"),
+        ("complaint_clocks", CLOCK_COLUMNS, "clocks"),
+        ("events", EVENT_COLUMNS, "events"),
+        ("complaint_follow_ups", FOLLOW_UP_COLUMNS, "follow_ups"),
+    ):
+        records = [record for part in parts for record in getattr(part, attribute)]
+        await repo.copy(table, columns, records)
+    for part in parts:
+        merge(report, part.report)
+    world.written += count
+    return report
+
+
+def _columns(complaint: Complaint) -> dict[str, Any]:
+    return {c: getattr(complaint, c) for c in COMPLAINT_COLUMNS}
+
+
+def merge(total: DemoReport, part: DemoReport) -> None:
+    total.complaints += part.complaints
+    total.events += part.events
+    total.clocks += part.clocks
+    total.assignments += part.assignments
+    for status, n in part.by_status.items():
+        total.by_status[status] = total.by_status.get(status, 0) + n

@@ -1,0 +1,171 @@
+"""`aduan seed-demo`: a small demo set on its own real database, checked the way the statistics
+will read it — where the complaints are, that every lifecycle is legal, that the clocks agree
+with the events."""
+
+import asyncio
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from routing.demo.seed import DemoRefused
+from services.cli import _offer_demo, _seed_demo
+from services.domain.calendar import add_working_days
+from services.domain.lifecycle import Status, check_transition
+from services.seed import region_rows
+from tests.databases import scratch_database
+
+N = 300
+
+
+async def _fetch(url: str, sql: str) -> list[Any]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(text(sql))).all())
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_db(database_url: str) -> Iterator[str]:
+    with scratch_database(database_url, "demo_seed") as url:
+        asyncio.run(_seed_demo(url, N, chunk=120, workers=2))  # the worker processes' path
+        yield url
+
+
+def fetch(url: str, sql: str) -> list[Any]:
+    return asyncio.run(_fetch(url, sql))
+
+
+def test_it_writes_the_complaints_asked_for_over_the_last_year(demo_db: str) -> None:
+    [(count, oldest, newest)] = fetch(
+        demo_db, "SELECT count(*), min(created_at), max(created_at) FROM complaints"
+    )
+    assert count == N
+    assert (newest - oldest).days > 300
+
+
+def test_complaints_per_province_follow_the_population(demo_db: str) -> None:
+    population = {r["code"]: r["population"] for r in region_rows() if r["level"] == "provinsi"}
+    counts = dict(
+        fetch(
+            demo_db, "SELECT split_part(region_code, '.', 1), count(*) FROM complaints GROUP BY 1"
+        )
+    )
+    provinces = sorted(population)
+    observed = [counts.get(p, 0) for p in provinces]
+    expected = [population[p] for p in provinces]
+    assert statistics.correlation(observed, expected) > 0.85
+    # One of the three most populous provinces (Jawa Barat, Jawa Timur, Jawa Tengah) leads.
+    largest = sorted(population, key=lambda p: population[p])[-3:]
+    assert max(counts, key=lambda p: counts[p]) in largest
+
+
+def test_every_lifecycle_is_a_chain_of_legal_transitions(demo_db: str) -> None:
+    events = fetch(
+        demo_db,
+        "SELECT complaint_id, type, data->>'previous_status', data->>'status' FROM events "
+        "ORDER BY complaint_id, occurred_at, id",
+    )
+    final = dict(fetch(demo_db, "SELECT id, status FROM complaints"))
+    by_complaint: dict[Any, list[tuple[str, str | None, str]]] = defaultdict(list)
+    for complaint_id, type_, previous, status in events:
+        by_complaint[complaint_id].append((type_, previous, status))
+    assert set(by_complaint) == set(final)
+    for complaint_id, steps in by_complaint.items():
+        assert steps[0][0] == "complaint.submitted" and steps[0][2] == Status.submitted
+        status = Status.submitted.value
+        for type_, previous, new in steps[1:]:
+            assert previous == status, (complaint_id, type_)
+            if new != previous:
+                check_transition(previous, Status(new))  # raises on an illegal one
+            status = new
+        assert status == final[complaint_id]
+    statuses = set(final.values())
+    assert {"resolved", "dispositioned"} <= statuses or {"resolved", "in_progress"} <= statuses
+
+
+def test_the_history_has_escalations_returns_and_fast_and_slow_agencies(demo_db: str) -> None:
+    types = dict(fetch(demo_db, "SELECT type, count(*) FROM events GROUP BY 1"))
+    assert types["complaint.escalated"] > 0
+    assert types["complaint.returned"] > 0
+    assert types["complaint.sla_breached"] > 0
+    [(escalated, returned)] = fetch(
+        demo_db,
+        "SELECT count(*) FILTER (WHERE escalation_level > 0), "
+        "count(*) FILTER (WHERE returns_count > 0) FROM complaints",
+    )
+    assert 0 < escalated < N and 0 < returned < N
+    # Some agencies answer within a day, others let the first-response deadline pass.
+    [(answered_fast, breached, clocks)] = fetch(
+        demo_db,
+        "SELECT count(*) FILTER (WHERE stopped_at - started_at < interval '1 day' "
+        "AND breached_at IS NULL), count(*) FILTER (WHERE breached_at IS NOT NULL), count(*) "
+        "FROM complaint_clocks WHERE kind = 'first_response'",
+    )
+    assert answered_fast > 0
+    assert 0.02 * clocks < breached < 0.8 * clocks
+
+
+def test_clocks_agree_with_the_events(demo_db: str) -> None:
+    clocks = fetch(
+        demo_db,
+        "SELECT complaint_id, kind, timezone, working_days, started_at, due_at, stopped_at, "
+        "breached_at, agency_id FROM complaint_clocks",
+    )
+    moments: dict[Any, dict[Any, str]] = defaultdict(dict)
+    for complaint_id, occurred_at, type_ in fetch(
+        demo_db, "SELECT complaint_id, occurred_at, type FROM events"
+    ):
+        moments[complaint_id][occurred_at] = type_
+    escalated = {
+        row[0] for row in fetch(demo_db, "SELECT id FROM complaints WHERE escalation_level > 0")
+    }
+    starts = {
+        "verification": {"complaint.submitted"},
+        "first_response": {"complaint.dispositioned"},
+        "completion": {"complaint.dispositioned"},
+        "reply_window": {"complaint.followed_up"},
+    }
+    for complaint_id, kind, tz, days, started, due, stopped, breached, _agency in clocks:
+        seen = moments[complaint_id]
+        assert seen.get(started) in starts[kind], (complaint_id, kind)
+        if breached is None or complaint_id not in escalated:
+            assert due == add_working_days(started, days, tz)
+        if stopped is not None:
+            # A clock stops at an event of the complaint (a follow-up, a resolution, a return).
+            assert stopped in seen, (complaint_id, kind)
+    running = fetch(
+        demo_db,
+        "SELECT count(*) FROM complaint_clocks k JOIN complaints c ON c.id = k.complaint_id "
+        "WHERE k.stopped_at IS NULL AND c.status IN ('resolved', 'archived')",
+    )
+    assert running == [(0,)]
+
+
+def test_demo_events_are_already_delivered(demo_db: str) -> None:
+    assert fetch(
+        demo_db, "SELECT count(*) FROM events WHERE published_at IS NULL OR settled_at IS NULL"
+    ) == [(0,)]
+
+
+def test_it_refuses_a_database_with_complaints_unless_asked_to_add(demo_db: str) -> None:
+    with pytest.raises(DemoRefused):
+        asyncio.run(_seed_demo(demo_db, 10))
+    assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N,)]
+    asyncio.run(_seed_demo(demo_db, 10, add=True, seed=11))
+    assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N + 10,)]
+
+
+def test_make_run_offers_demo_data_only_on_an_empty_database(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = fetch(demo_db, "SELECT count(*) FROM complaints")
+    asyncio.run(_offer_demo(demo_db, 25))
+    assert fetch(demo_db, "SELECT count(*) FROM complaints") == before
+    assert "already holds complaints" in capsys.readouterr().out
