@@ -420,6 +420,7 @@ async def add_timed_clock(
     timezone: str = "Asia/Jakarta",
     stopped_at: datetime | None = None,
     paused_at: datetime | None = None,
+    breached_at: datetime | None = None,
 ) -> ComplaintClock:
     """A clock with explicit times (running when `stopped_at` is None)."""
     clock = ComplaintClock(
@@ -434,6 +435,7 @@ async def add_timed_clock(
         due_at=due_at,
         stopped_at=stopped_at,
         paused_at=paused_at,
+        breached_at=breached_at,
         warned_at=started_at,
         next_check_at=None if stopped_at else due_at,
     )

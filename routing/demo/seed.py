@@ -39,6 +39,7 @@ from routing.demo.simulate import (
 )
 from routing.demo.texts import complaint_text
 from routing.disposition.engine import DispositionEngine, NoAgency
+from routing.stats.refresh import look_again_for_complaints_without_facts
 from services.domain import tracking
 from services.domain.calendar import is_working_day
 from services.domain.channels import Channel
@@ -365,6 +366,9 @@ async def write_chunk(
 ) -> DemoReport:
     """Live and write `count` complaints in the session's transaction (never commits). The
     lives run in `pool`'s processes (one batch per process) when given, else inline."""
+    # Their events lie behind the statistics' watermark: the next refresh must look for
+    # complaints without facts again (the first refresh of a fresh database does anyway).
+    await look_again_for_complaints_without_facts(session)
     engine = DispositionEngine(session)
     planned: list[tuple[dict[str, Any], str, bool]] = []
     for _ in range(count):

@@ -66,6 +66,9 @@ class ClockIn:
     due_at: datetime
     stopped_at: datetime | None
     paused_at: datetime | None
+    # Set at a breach and kept: an escalation moves due_at on for the next agency, and a late
+    # answer after it must still count as late.
+    breached_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -152,8 +155,8 @@ def _clock_outcome(
         if not done:
             return None, None
         days = working_days_between(clock.started_at, clock.stopped_at, clock.timezone)
-        return days, clock.stopped_at <= clock.due_at
-    if clock.paused_at is None and clock.due_at < now:
+        return days, clock.breached_at is None and clock.stopped_at <= clock.due_at
+    if clock.breached_at is not None or (clock.paused_at is None and clock.due_at < now):
         return None, False
     return None, None
 

@@ -103,6 +103,12 @@ async def refresh_step(
     return len(ids), more
 
 
+async def look_again_for_complaints_without_facts(session: AsyncSession) -> None:
+    """For writers that add complaints with a past (seed-demo --add): their events lie behind
+    the watermark, so the next refresh finds them as complaints without facts (never commits)."""
+    await StatsRepository(session).forget_watermark(BACKFILLED)
+
+
 async def refresh(runtime: Runtime, max_steps: int = 1000) -> int:
     """Refresh until caught up (or `max_steps` batches); returns the complaints refreshed."""
     settings = runtime.settings

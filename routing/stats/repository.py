@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, text, tuple_
+from sqlalchemy import Select, and_, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,6 +172,9 @@ class StatsRepository:
         ).first()
         return (row.occurred_at, row.event_id) if row else (None, None)
 
+    async def forget_watermark(self, name: str) -> None:
+        await self.session.execute(delete(StatsWatermark).where(StatsWatermark.name == name))
+
     async def set_watermark(
         self, name: str, at: datetime, event_id: uuid.UUID | None = None
     ) -> None:
@@ -259,10 +262,19 @@ class StatsRepository:
                 ComplaintClock.due_at,
                 ComplaintClock.stopped_at,
                 ComplaintClock.paused_at,
+                ComplaintClock.breached_at,
             ).where(ComplaintClock.complaint_id.in_(ids))
         ):
             clocks.setdefault(c.complaint_id, []).append(
-                ClockIn(c.kind, c.timezone, c.started_at, c.due_at, c.stopped_at, c.paused_at)
+                ClockIn(
+                    c.kind,
+                    c.timezone,
+                    c.started_at,
+                    c.due_at,
+                    c.stopped_at,
+                    c.paused_at,
+                    c.breached_at,
+                )
             )
         assignments: dict[uuid.UUID, list[AssignmentIn]] = {}
         for a in await self.session.execute(
@@ -294,13 +306,16 @@ class StatsRepository:
         if not facts:
             return
         rows = [asdict(f) for f in facts]
-        statement = insert(StatsComplaintFact).values(rows)
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["complaint_id"],
-                set_={k: statement.excluded[k] for k in rows[0] if k != "complaint_id"},
+        # asyncpg binds at most 32,767 parameters per statement: chunks stay under it.
+        size = max(1, 30_000 // len(rows[0]))
+        for start in range(0, len(rows), size):
+            statement = insert(StatsComplaintFact).values(rows[start : start + size])
+            await self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["complaint_id"],
+                    set_={k: statement.excluded[k] for k in rows[0] if k != "complaint_id"},
+                )
             )
-        )
 
     async def rebuild(self, cells: Collection[tuple[date, str]]) -> None:
         """Recompute the rollup rows of (week, region) cells from their facts."""

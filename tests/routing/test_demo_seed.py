@@ -25,7 +25,7 @@ N = 300
 async def _fetch(url: str, sql: str) -> list[Any]:
     engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:  # committed: a test may write
             return list((await conn.execute(text(sql))).all())
     finally:
         await engine.dispose()
@@ -158,8 +158,17 @@ def test_it_refuses_a_database_with_complaints_unless_asked_to_add(demo_db: str)
     with pytest.raises(DemoRefused):
         asyncio.run(_seed_demo(demo_db, 10))
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N,)]
+    # The statistics had backfilled already: added complaints with a past must be looked for.
+    fetch(
+        demo_db,
+        "INSERT INTO stats_watermarks (name, occurred_at) VALUES ('backfilled', now()) "
+        "ON CONFLICT (name) DO NOTHING RETURNING name",
+    )
     asyncio.run(_seed_demo(demo_db, 10, add=True, seed=11))
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N + 10,)]
+    assert fetch(demo_db, "SELECT count(*) FROM stats_watermarks WHERE name = 'backfilled'") == [
+        (0,)
+    ]
 
 
 def test_make_run_offers_demo_data_only_on_an_empty_database(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.main import create_app
@@ -101,6 +101,62 @@ async def test_a_complaint_without_a_region_counts_once_an_admin_sets_it(
     await session.commit()
     await refresh(runtime)
     assert (await facts_of(session, complaint.id)).region_code == "11.01"
+
+
+async def test_a_deadline_missed_before_an_escalation_stays_missed(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    """The sweep moves an escalated clock's due date on for the next agency; the answer that
+    came after the first deadline is still late."""
+    complaint = await add_complaint(
+        session, status="responded", created_at=NOW - timedelta(days=40)
+    )
+    await add_assignment(session, complaint, "pemda-11.01", status="responded")
+    await add_timeline(
+        session,
+        complaint,
+        [
+            ("complaint.dispositioned", NOW - timedelta(days=40), {}),
+            ("complaint.followed_up", NOW - timedelta(days=1), {}),
+        ],
+    )
+    await add_timed_clock(
+        session,
+        complaint,
+        "first_response",
+        agency_code="pemda-11.01",
+        started_at=NOW - timedelta(days=40),
+        due_at=NOW + timedelta(days=5),  # moved on by the escalation
+        breached_at=NOW - timedelta(days=30),  # the first deadline passed
+        stopped_at=NOW - timedelta(days=1),
+        working_days=5,
+    )
+    await session.commit()
+    await refresh(runtime)
+
+    assert (await facts_of(session, complaint.id)).first_response_met is False
+
+
+async def test_a_refresh_of_more_complaints_than_one_statement_binds(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    """asyncpg binds at most 32,767 parameters: a batch of 1,400 complaints' facts (26
+    columns each) is written in several statements."""
+    complaints = [
+        await add_complaint(session, created_at=NOW - timedelta(hours=2)) for _ in range(1400)
+    ]
+    await session.commit()
+    settings = runtime.settings.model_copy(update={"stats_refresh_batch": 5000})
+    await refresh(
+        Runtime(settings, runtime.engine, runtime.sessionmaker, runtime.redis, runtime.publisher)
+    )
+
+    stored = await session.scalar(
+        select(func.count())
+        .select_from(StatsComplaintFact)
+        .where(StatsComplaintFact.complaint_id.in_([c.id for c in complaints]))
+    )
+    assert stored == 1400
 
 
 async def test_the_ops_lists_name_overdue_returned_and_stalled_complaints(
