@@ -134,6 +134,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "agency_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "regions_not_allowed": ("Not allowed for this role", "Tidak diizinkan untuk peran ini"),
     "invalid_otp": ("The code is not valid", "Kode tidak valid"),
+    # webhooks (issue 9)
+    "https_required": ("Only https:// URLs are accepted", "Hanya URL https:// yang diterima"),
+    "out_of_scope": ("Outside your own scope", "Di luar cakupan Anda"),
+    "invalid_host": ("The host name is not valid", "Nama host tidak valid"),
 }
 
 

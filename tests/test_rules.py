@@ -133,6 +133,8 @@ OWNERS: dict[str, set[str]] = {
     "Account": {"gateway"},
     "RefreshToken": {"gateway"},
     "ApiKey": {"gateway"},
+    # webhooks (issue 9): each attempt of a delivery
+    "WebhookAttempt": {"notifications"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

@@ -25,6 +25,10 @@ class EventType(enum.StrEnum):
     complaint_sla_breached = "complaint.sla_breached"
     complaint_reminder = "complaint.reminder"  # to the agency, after a breach
     complaint_escalated = "complaint.escalated"  # one level up the hierarchy
+    # Webhooks (issue 9): to the endpoint's owner and admins; a ping goes to one endpoint only.
+    webhook_delivery_exhausted = "webhook.delivery_exhausted"
+    webhook_endpoint_disabled = "webhook.endpoint_disabled"
+    webhook_ping = "webhook.ping"
 
 
 class Consumer(enum.StrEnum):

@@ -18,7 +18,7 @@ from services.models.routing import (
     DispositionRule,
     TargetLevel,
 )
-from services.models.webhook import WebhookDelivery, WebhookEndpoint
+from services.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -43,6 +43,7 @@ __all__ = [
     "Region",
     "RegionLevel",
     "TargetLevel",
+    "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]
