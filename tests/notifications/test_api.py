@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from notifications.vault import unseal
 from notifications.dispatcher import Dispatcher
 from notifications.main import create_app
+from notifications.vault import unseal
 from notifications.worker import handle_event
 from services.models import WebhookEndpoint
 from services.principal import ANONYMOUS, Principal, PrincipalKind, Role

@@ -14,9 +14,9 @@ from starlette.responses import Response
 
 from notifications.dispatcher import Dispatcher
 from notifications.payloads import build_body
-from services.privacy import Audience
 from services.embedded import free_port
 from services.models import WebhookDelivery, WebhookEndpoint
+from services.privacy import Audience
 from services.runtime import Runtime
 from tests.notifications.conftest import fast_config
 from tests.notifications.helpers import (
