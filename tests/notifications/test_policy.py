@@ -3,6 +3,7 @@ Standard Webhooks signatures (also while a secret rotates), the retry schedule, 
 410, dead letters and the events they raise, endpoints disabled after days of failures."""
 
 import dataclasses
+import itertools
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -135,7 +136,7 @@ async def test_500_500_200_is_one_message_retried_on_the_schedule_until_it_succe
     assert all(a.latency_ms is not None and a.latency_ms >= 0 for a in attempts)
     # The schedule's one second between attempts, on the recorded times.
     gaps = [
-        (b.attempted_at - a.attempted_at).total_seconds() for a, b in zip(attempts, attempts[1:])
+        (b.attempted_at - a.attempted_at).total_seconds() for a, b in itertools.pairwise(attempts)
     ]
     assert all(gap >= 1.0 for gap in gaps), gaps
     assert (await endpoint_row(runtime, endpoint.id)).last_success_at is not None
