@@ -43,7 +43,7 @@ from notifications.payloads import audience_of, build_body
 from notifications.sender import new_http_session, post_webhook
 from notifications.service import DispatchService
 from notifications.signing import signed_headers
-from notifications.vault import unseal
+from notifications.vault import SecretUnreadable, unseal
 from services.events.outbox import take_pending
 from services.logging import get_logger
 from services.runtime import Runtime
@@ -194,13 +194,27 @@ class Dispatcher:
         )
         started = datetime.now(UTC)
         clock = asyncio.get_running_loop().time()
-        headers = signed_headers(
-            unseal(keys, claim.secret),
-            str(claim.event_id),
-            started,
-            body,
-            previous_secret=unseal(keys, claim.previous_secret) if claim.previous_secret else None,
-        )
+        try:
+            headers = signed_headers(
+                unseal(keys, claim.secret),
+                str(claim.event_id),
+                started,
+                body,
+                previous_secret=unseal(keys, claim.previous_secret)
+                if claim.previous_secret
+                else None,
+            )
+        except SecretUnreadable as exc:
+            # A configuration fault, not a stuck delivery: it fails (and dead-letters) visibly.
+            attempt = Attempt(
+                None, f"not sent: the endpoint's secret is unreadable ({exc})", started
+            )
+            return outcome_of(
+                claim,
+                attempt,
+                max_attempts=self.config.max_attempts,
+                delay=self.config.retry_delay,
+            )
         answer = await post_webhook(
             self._http,
             claim.url,
