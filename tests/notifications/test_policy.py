@@ -20,6 +20,7 @@ from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
 from services.models import WebhookEndpoint
 from services.runtime import Runtime
+from services.settings import Settings
 from tests.notifications.conftest import api_client
 from tests.notifications.helpers import (
     add_endpoint,
@@ -271,3 +272,23 @@ async def test_an_endpoint_failing_for_days_without_a_success_is_disabled(
     assert (await delivery(runtime, delivery_id)).status == "cancelled"
     (event,) = await events_of_type(runtime, EventType.webhook_endpoint_disabled)
     assert (event.data["reason"], event.data["owner_ref"]) == ("failing", "admin:ops")
+
+
+def test_the_retry_schedule_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADUAN_WEBHOOK_RETRY_SCHEDULE", "1,1,1")
+    shortened = DispatchConfig.from_settings(Settings(_env_file=None))
+    monkeypatch.delenv("ADUAN_WEBHOOK_RETRY_SCHEDULE")
+    svix = DispatchConfig.from_settings(Settings(_env_file=None))
+
+    assert shortened.max_attempts == 4
+    assert [shortened.retry_delay(n) for n in (1, 2, 3)] == [1.0, 1.0, 1.0]
+    assert svix.max_attempts == 8
+    assert [svix.retry_delay(n) for n in range(1, 8)] == [
+        5.0,
+        300.0,
+        1800.0,
+        7200.0,
+        18000.0,
+        36000.0,
+        36000.0,
+    ]
