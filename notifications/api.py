@@ -355,9 +355,10 @@ async def list_endpoint_deliveries(
     summary="List deliveries",
     description=(
         f"Deliveries to the caller's endpoints (admins: all), newest first: {STATUSES}. "
-        "`status=dead` lists the dead letters." + WHO
+        "`status=dead` lists the dead letters; `endpoint_id` naming no endpoint of the caller's "
+        "answers 404." + WHO
     ),
-    responses=ADMIN_PROBLEMS,
+    responses={**ADMIN_PROBLEMS, **NOT_FOUND},
 )
 async def list_deliveries(
     principal: Caller,
