@@ -48,6 +48,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "complaint.unfollowed": ("Warga berhenti mengikuti", "A citizen stopped following"),
     # Open311: an admin set the region of a request that came without one.
     "complaint.region_set": ("Wilayah ditetapkan", "Region set"),
+    # Webhooks (issue 9): about an endpoint, not a complaint; labelled for the ops views.
+    "webhook.delivery_exhausted": (
+        "Pengiriman webhook gagal setelah semua percobaan",
+        "Webhook delivery exhausted",
+    ),
+    "webhook.endpoint_disabled": ("Endpoint webhook dinonaktifkan", "Webhook endpoint disabled"),
+    "webhook.ping": ("Uji webhook", "Webhook test"),
 }
 
 

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from notifications.domain import (
+    DEFAULT_RETRY_SCHEDULE,
     ENDPOINT_CONCURRENCY,
     ORDER_MAX_WAIT_SECONDS,
     BreakerPolicy,
     RetryDelay,
     retry_delay,
+    schedule_delay,
 )
+from notifications.targets import Lookup, resolve
 from services.settings import Settings
 
 MAX_IN_FLIGHT = 128  # attempts in flight per process (also its HTTP connection pool)
@@ -28,7 +31,7 @@ SHUTDOWN_GRACE_SECONDS = 3.0
 @dataclass(frozen=True)
 class DispatchConfig:
     timeout_seconds: float = 10.0
-    max_attempts: int = 8
+    max_attempts: int = len(DEFAULT_RETRY_SCHEDULE) + 1
     allow_private_targets: bool = False
     max_in_flight: int = MAX_IN_FLIGHT
     endpoint_concurrency: int = ENDPOINT_CONCURRENCY
@@ -38,6 +41,10 @@ class DispatchConfig:
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     retry_delay: RetryDelay = retry_delay
     shutdown_grace_seconds: float = SHUTDOWN_GRACE_SECONDS
+    retry_after_max_seconds: float = 3600.0
+    secret_keys: tuple[str, ...] = ()  # ADUAN_WEBHOOK_SECRET_KEYS (notifications.vault)
+    disable_after_failing_seconds: float = 5 * 86400.0
+    lookup: Lookup = resolve  # DNS; tests give a resolver they control
 
     def __post_init__(self) -> None:
         if self.lease_seconds <= self.timeout_seconds:
@@ -50,7 +57,11 @@ class DispatchConfig:
         timeout = settings.webhook_timeout_seconds
         values: dict[str, Any] = {
             "timeout_seconds": timeout,
-            "max_attempts": settings.webhook_max_attempts,
+            "max_attempts": len(settings.webhook_retry_schedule) + 1,
+            "retry_delay": schedule_delay(settings.webhook_retry_schedule),
+            "retry_after_max_seconds": settings.webhook_retry_after_max_seconds,
+            "secret_keys": tuple(settings.webhook_secret_keys),
+            "disable_after_failing_seconds": settings.webhook_disable_after_failing_seconds,
             "allow_private_targets": settings.webhook_allow_private_targets,
             "max_in_flight": settings.webhook_max_in_flight,
             "endpoint_concurrency": settings.webhook_endpoint_concurrency,

@@ -30,10 +30,21 @@ from types import TracebackType
 import aiohttp
 
 from notifications.config import DispatchConfig
-from notifications.domain import Claim, DeliveryStatus, Outcome, cancelled, outcome_of
+from notifications.domain import (
+    Attempt,
+    Claim,
+    DeliveryStatus,
+    Outcome,
+    cancelled,
+    outcome_of,
+    retry_after_seconds,
+)
+from notifications.payloads import audience_of, build_body
 from notifications.sender import new_http_session, post_webhook
 from notifications.service import DispatchService
-from notifications.signing import signed_headers, webhook_body
+from notifications.signing import signed_headers
+from notifications.vault import SecretUnreadable, unseal
+from services.events.outbox import take_pending
 from services.logging import get_logger
 from services.runtime import Runtime
 from services.worker import TRANSIENT
@@ -70,6 +81,7 @@ class Dispatcher:
         self._http = new_http_session(
             allow_private_targets=self.config.allow_private_targets,
             max_connections=self.config.max_in_flight,
+            lookup=self.config.lookup,
         )
         self._recorder = asyncio.create_task(self._record_loop(), name="webhook-recorder")
         self._claimer = asyncio.create_task(self._claim_loop(), name="webhook-dispatcher")
@@ -172,8 +184,37 @@ class Dispatcher:
         if not claim.endpoint_active:
             return cancelled(claim)  # deactivated while this delivery was on its way here
         assert self._http is not None
-        body = webhook_body(claim.event_type, claim.occurred_at, claim.data)
-        headers = signed_headers(claim.secret, str(claim.event_id), datetime.now(UTC), body)
+        keys = self.config.secret_keys
+        body = build_body(
+            claim.event_type,
+            claim.occurred_at,
+            claim.data,
+            sequence=claim.sequence,
+            audience=audience_of(claim.owner_kind, claim.agency_ids, claim.data),
+        )
+        started = datetime.now(UTC)
+        clock = asyncio.get_running_loop().time()
+        try:
+            headers = signed_headers(
+                unseal(keys, claim.secret),
+                str(claim.event_id),
+                started,
+                body,
+                previous_secret=unseal(keys, claim.previous_secret)
+                if claim.previous_secret
+                else None,
+            )
+        except SecretUnreadable as exc:
+            # A configuration fault, not a stuck delivery: it fails (and dead-letters) visibly.
+            attempt = Attempt(
+                None, f"not sent: the endpoint's secret is unreadable ({exc})", started
+            )
+            return outcome_of(
+                claim,
+                attempt,
+                max_attempts=self.config.max_attempts,
+                delay=self.config.retry_delay,
+            )
         answer = await post_webhook(
             self._http,
             claim.url,
@@ -183,13 +224,21 @@ class Dispatcher:
             allow_private_targets=self.config.allow_private_targets,
             trace_id=claim.trace_id,
         )
-        return outcome_of(
-            claim,
+        latency_ms = round((asyncio.get_running_loop().time() - clock) * 1000)
+        attempt = Attempt(
             answer.status_code,
             answer.error,
-            at=datetime.now(UTC),
+            started,
+            latency_ms=latency_ms,
+            response=answer.response,
+            retry_after=retry_after_seconds(answer.retry_after, datetime.now(UTC)),
+        )
+        return outcome_of(
+            claim,
+            attempt,
             max_attempts=self.config.max_attempts,
             delay=self.config.retry_delay,
+            retry_after_max=self.config.retry_after_max_seconds,
         )
 
     async def _record_loop(self) -> None:
@@ -218,6 +267,7 @@ class Dispatcher:
             try:
                 async with self.runtime.sessionmaker() as session, session.begin():
                     recorded = await DispatchService(session, self.config).record(batch)
+                    events = take_pending(session)
             except TRANSIENT as exc:
                 if loop.time() + pause >= give_up_at:
                     log.error(
@@ -235,6 +285,11 @@ class Dispatcher:
                 log.exception("webhook dispatcher: recording %d outcomes failed", len(batch))
                 return
             _log_outcomes(recorded)
+            if events:  # exhausted deliveries, disabled endpoints; else the relay sends them
+                try:
+                    await self.runtime.publisher.publish(events)
+                except Exception:
+                    log.warning("webhook dispatcher: events left to the relay", exc_info=True)
             return
 
 

@@ -6,17 +6,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from services.domain.regions import covers
-from services.queue import backoff
 
-# Full-jitter exponential backoff between attempts. With the default 8 attempts the retries span
-# about half an hour on average (at most about an hour), long enough to ride out a receiver's
-# restart or short maintenance window before the delivery becomes a dead letter.
-RETRY_BASE_SECONDS = 30.0
-RETRY_CAP_SECONDS = 3600.0
-RETRY_FLOOR_SECONDS = 1.0
+# The Svix schedule: after the immediate first attempt, retries after these many seconds (5 s,
+# 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about 27 hours in all). ADUAN_WEBHOOK_RETRY_SCHEDULE.
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+GONE = 410  # the receiver says the endpoint is gone for good: it is disabled
 
 # Per endpoint, across every dispatcher process: attempts in flight at once (a probe after the
 # circuit's cool-down is alone).
@@ -46,26 +45,56 @@ def in_scope(
     *,
     event_type: str,
     region_code: str | None,
+    agency_ids: Sequence[str] = (),
+    event_agency_ids: Sequence[str] = (),
 ) -> bool:
-    """An endpoint's filters admit an event: an empty filter admits everything; a region filter
-    admits complaints inside any listed region (and nothing without a region).
+    """An endpoint's filters admit a complaint event: an empty type filter admits every type;
+    with no scope every complaint matches, else a complaint inside any listed region or
+    assigned to any listed agency (nothing without a region or an agency matches those).
     The fan-out's SQL (DeliveryRepository.fan_out) applies this same rule; a test holds them
-    together."""
+    together. `webhook.*` events are about endpoints, not complaints: no scope admits them (the
+    fan-out sends them to the owner's and admins' endpoints that name them)."""
+    if event_type.startswith("webhook."):
+        return False
     if event_types and event_type not in event_types:
         return False
-    if not region_codes:
+    if not region_codes and not agency_ids:
         return True
-    return region_code is not None and any(covers(scope, region_code) for scope in region_codes)
-
-
-def retry_delay(attempts: int) -> float:
-    """Seconds to wait after the `attempts`-th failed attempt."""
-    return max(
-        RETRY_FLOOR_SECONDS, backoff(attempts, base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS)
-    )
+    if region_code is not None and any(covers(scope, region_code) for scope in region_codes):
+        return True
+    return any(agency in agency_ids for agency in event_agency_ids)
 
 
 RetryDelay = Callable[[int], float]
+
+
+def schedule_delay(schedule: Sequence[float]) -> RetryDelay:
+    """Seconds to wait after the `attempts`-th failed attempt, by the retry schedule."""
+    waits = tuple(schedule)
+
+    def delay(attempts: int) -> float:
+        return waits[min(attempts, len(waits)) - 1]
+
+    return delay
+
+
+retry_delay = schedule_delay(DEFAULT_RETRY_SCHEDULE)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A `Retry-After` header: delay-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - now).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,10 @@ class Claim:
     occurred_at: datetime
     data: dict[str, Any]
     trace_id: str | None = None  # of the event: sent on as the webhook's traceparent
+    previous_secret: str | None = None  # still signing: a rotation's grace period
+    sequence: int | None = None  # the event's position in its complaint's history
+    owner_kind: str = "admin"
+    agency_ids: tuple[str, ...] = ()  # the endpoint's agency scope
 
 
 @dataclass(frozen=True)
@@ -97,6 +130,12 @@ class Outcome:
     error: str | None = None
     delivered_at: datetime | None = None
     retry_in: float | None = None  # seconds until the next attempt, when there is one
+    attempted_at: datetime | None = None
+    latency_ms: int | None = None
+    response: str | None = None  # the start of the receiver's answer
+    gone: bool = False  # a 410: the endpoint is disabled
+    event_id: uuid.UUID | None = None
+    event_type: str | None = None
 
     @property
     def attempted(self) -> bool:
@@ -108,39 +147,74 @@ class Outcome:
         return self.status == DeliveryStatus.succeeded
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What one HTTP attempt got."""
+
+    status_code: int | None
+    error: str | None
+    at: datetime  # when it started
+    latency_ms: int | None = None
+    response: str | None = None
+    retry_after: float | None = None  # seconds, from a 429's or 503's Retry-After
+
+
 def outcome_of(
     claim: Claim,
-    status_code: int | None,
-    error: str | None,
+    attempt: Attempt,
     *,
-    at: datetime,
     max_attempts: int,
     delay: RetryDelay,
+    retry_after_max: float = 3600.0,
 ) -> Outcome:
-    """A 2xx succeeds; anything else fails, and is retried after `delay(attempts)` until the
-    `max_attempts`-th attempt, which makes a dead letter."""
+    """A 2xx succeeds; a 410 fails for good (the endpoint is gone); anything else fails, and is
+    retried after `delay(attempts)`, or later when a 429/503 asked so (up to `retry_after_max`),
+    until the `max_attempts`-th attempt, which makes a dead letter."""
     attempts = claim.attempts + 1
-    ok = status_code is not None and 200 <= status_code < 300
+    code = attempt.status_code
+    ok = code is not None and 200 <= code < 300
+    gone = code == GONE
+    retry_in: float | None = None
     if ok:
-        status, retry_in = DeliveryStatus.succeeded, None
-    elif attempts >= max_attempts:
-        status, retry_in = DeliveryStatus.dead, None
+        status = DeliveryStatus.succeeded
+    elif gone or attempts >= max_attempts:
+        status = DeliveryStatus.dead
     else:
         status, retry_in = DeliveryStatus.pending, delay(attempts)
+        if code in RETRY_AFTER_STATUSES and attempt.retry_after is not None:
+            retry_in = max(retry_in, min(attempt.retry_after, retry_after_max))
     return Outcome(
         claim.delivery_id,
         claim.endpoint_id,
         claim.attempts,
         status,
-        status_code=status_code,
-        error=error,
-        delivered_at=at if ok else None,
+        status_code=code,
+        error=attempt.error,
+        delivered_at=attempt.at if ok else None,
         retry_in=retry_in,
+        attempted_at=attempt.at,
+        latency_ms=attempt.latency_ms,
+        response=attempt.response,
+        gone=gone,
+        event_id=claim.event_id,
+        event_type=claim.event_type,
     )
 
 
 def cancelled(claim: Claim) -> Outcome:
     return Outcome(claim.delivery_id, claim.endpoint_id, claim.attempts, DeliveryStatus.cancelled)
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    """What recording an attempt needs to know of its endpoint besides its circuit."""
+
+    id: uuid.UUID
+    active: bool
+    owner_kind: str
+    owner_ref: str | None
+    url: str
+    failing_since: datetime | None
 
 
 @dataclass(frozen=True)

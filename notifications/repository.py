@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from uuid6 import uuid7
 
-from notifications.domain import Circuit, Claim, DeliveryStatus, Outcome
-from services.models import Event, Region, WebhookDelivery, WebhookEndpoint
+from notifications.domain import Circuit, Claim, DeliveryStatus, EndpointState, Outcome
+from services.models import Agency, Event, Region, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 # Serialises claims across processes (pg_advisory_xact_lock): each claim sees the leases of the
 # one before, so per-endpoint limits hold across every dispatcher. A claim takes milliseconds.
@@ -35,11 +35,11 @@ UUID7_SQL = (
 FAN_OUT = text(
     f"""
     WITH fanned AS (
-        SELECT ev.id, ev.type, ev.complaint_id, ev.data ->> 'region_code' AS region_code
+        SELECT ev.id, ev.type, ev.complaint_id, ev.data ->> 'region_code' AS region_code, ev.data
         FROM events ev
         WHERE ev.id = :event_id
         UNION ALL
-        SELECT ev.id, ev.type, ev.complaint_id, ev.data ->> 'region_code'
+        SELECT ev.id, ev.type, ev.complaint_id, ev.data ->> 'region_code', ev.data
         FROM events ev
         WHERE ev.complaint_id = :complaint_id
           AND ev.id < :event_id
@@ -55,11 +55,31 @@ FAN_OUT = text(
     FROM fanned f
     JOIN webhook_endpoints e
       ON e.active
-     AND (cardinality(e.event_types) = 0 OR f.type = ANY(e.event_types))
-     -- notifications.domain.in_scope: a scope covers itself and the codes beneath it.
-     AND (cardinality(e.region_codes) = 0 OR EXISTS (
-            SELECT 1 FROM unnest(e.region_codes) AS scope(code)
-            WHERE scope.code = f.region_code OR starts_with(f.region_code, scope.code || '.')))
+     AND f.type <> 'webhook.ping'  -- a ping goes to its one endpoint (EndpointService.ping)
+     AND CASE WHEN starts_with(f.type, 'webhook.') THEN
+            -- About an endpoint: to its owner's and to admins' endpoints that name the type.
+            f.type = ANY(e.event_types)
+            AND CAST(e.id AS text) IS DISTINCT FROM f.data ->> 'endpoint_id'
+            AND (e.owner_kind = 'admin'
+                 OR (e.owner_kind = f.data ->> 'owner_kind'
+                     AND e.owner_ref = f.data ->> 'owner_ref'))
+          ELSE
+            (cardinality(e.event_types) = 0 OR f.type = ANY(e.event_types))
+            -- notifications.domain.in_scope: no scope admits all; else a region (a scope
+            -- covers itself and the codes beneath it) or an assigned agency.
+            AND ((cardinality(e.region_codes) = 0 AND cardinality(e.agency_ids) = 0)
+                 OR EXISTS (
+                    SELECT 1 FROM unnest(e.region_codes) AS scope(code)
+                    WHERE scope.code = f.region_code
+                       OR starts_with(f.region_code, scope.code || '.'))
+                 OR EXISTS (
+                    SELECT 1
+                    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(f.data -> 'agencies')
+                                                        = 'array'
+                                                   THEN f.data -> 'agencies'
+                                                   ELSE '[]'::jsonb END) AS a(agency)
+                    WHERE a.agency ->> 'id' = ANY(CAST(e.agency_ids AS text[]))))
+         END
     ON CONFLICT (endpoint_id, event_id) DO NOTHING
     RETURNING id
     """
@@ -131,7 +151,14 @@ CLAIM = text(
     FROM picked, webhook_endpoints e, events ev
     WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id
     RETURNING w.id, w.endpoint_id, w.event_id, w.attempts, e.url, e.secret, e.active,
-              ev.type, ev.occurred_at, ev.data, ev.trace_id
+              ev.type, ev.occurred_at, ev.data, ev.trace_id,
+              CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END
+                  AS previous_secret,
+              e.owner_kind, CAST(e.agency_ids AS text[]) AS agency_ids,
+              -- The event's place in its complaint's history (ids are time-ordered).
+              (SELECT count(*) FROM events s
+               WHERE ev.complaint_id IS NOT NULL AND s.complaint_id = ev.complaint_id
+                 AND s.id <= ev.id) AS sequence
     """
 )
 
@@ -139,7 +166,8 @@ CLAIM = text(
 # so two transactions never wait on each other in a circle.
 LOCK_CIRCUITS = text(
     """
-    SELECT id, failure_streak, circuit_trips, circuit_open_until, now() AS now
+    SELECT id, failure_streak, circuit_trips, circuit_open_until, now() AS now,
+           active, owner_kind, owner_ref, url, failing_since
     FROM webhook_endpoints
     WHERE id = ANY(CAST(:ids AS uuid[]))
     ORDER BY id
@@ -176,6 +204,17 @@ CANCEL = text(
     """
 )
 
+SAVE_HEALTH = text(
+    """
+    UPDATE webhook_endpoints e
+    SET last_success_at = CASE WHEN h.ok THEN h.at ELSE e.last_success_at END,
+        failing_since = CASE WHEN h.ok THEN NULL ELSE coalesce(e.failing_since, h.at) END
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:ok AS boolean[]), CAST(:at AS timestamptz[]))
+         AS h(id, ok, at)
+    WHERE e.id = h.id
+    """
+)
+
 SAVE_CIRCUITS = text(
     """
     UPDATE webhook_endpoints e
@@ -197,6 +236,12 @@ class ReferenceRepository:
         rows = await self.session.scalars(select(Region.code).where(Region.code.in_(codes)))
         return set(rows)
 
+    async def existing_agencies(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        if not ids:
+            return set()
+        rows = await self.session.scalars(select(Agency.id).where(Agency.id.in_(ids)))
+        return set(rows)
+
 
 class EndpointRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -210,8 +255,18 @@ class EndpointRepository:
     async def get(self, endpoint_id: uuid.UUID) -> WebhookEndpoint | None:
         return await self.session.get(WebhookEndpoint, endpoint_id)
 
+    async def now(self) -> datetime:
+        """The database's clock (the dispatcher compares against it)."""
+        return (await self.session.execute(select(func.now()))).scalar_one()
+
     async def page(
-        self, *, after: uuid.UUID | None, limit: int, active: bool | None
+        self,
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+        active: bool | None,
+        owner_kind: str | None = None,
+        owner_refs: Sequence[str] | None = None,
     ) -> list[WebhookEndpoint]:
         # Ids are UUIDv7, so id order is creation order and a stable cursor.
         query = select(WebhookEndpoint).order_by(WebhookEndpoint.id).limit(limit)
@@ -219,6 +274,11 @@ class EndpointRepository:
             query = query.where(WebhookEndpoint.id > after)
         if active is not None:
             query = query.where(WebhookEndpoint.active.is_(active))
+        if owner_kind is not None:
+            query = query.where(
+                WebhookEndpoint.owner_kind == owner_kind,
+                WebhookEndpoint.owner_ref.in_(owner_refs or []),
+            )
         return list(await self.session.scalars(query))
 
 
@@ -250,29 +310,104 @@ class DeliveryRepository:
         )
         return list(result.scalars())
 
-    async def page_for_endpoint(
+    async def page(
         self,
-        endpoint_id: uuid.UUID,
         *,
+        endpoint_id: uuid.UUID | None,
         before: uuid.UUID | None,
         limit: int,
         status: str | None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        owner_kind: str | None = None,
+        owner_refs: Sequence[str] | None = None,
     ) -> list[tuple[WebhookDelivery, str]]:
         """Newest first (UUIDv7 ids), each with its event's type."""
         query = (
             select(WebhookDelivery, Event.type)
             .join(Event, Event.id == WebhookDelivery.event_id)
-            .where(WebhookDelivery.endpoint_id == endpoint_id)
             .options(lazyload(WebhookDelivery.endpoint))
             .order_by(WebhookDelivery.id.desc())
             .limit(limit)
         )
+        if endpoint_id is not None:
+            query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
+        if owner_kind is not None:
+            query = query.join(
+                WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id
+            ).where(
+                WebhookEndpoint.owner_kind == owner_kind,
+                WebhookEndpoint.owner_ref.in_(owner_refs or []),
+            )
         if before is not None:
             query = query.where(WebhookDelivery.id < before)
         if status is not None:
             query = query.where(WebhookDelivery.status == status)
+        if event_type is not None:
+            query = query.where(Event.type == event_type)
+        if since is not None:
+            query = query.where(WebhookDelivery.created_at >= since)
         result = await self.session.execute(query)
         return [(row[0], row[1]) for row in result]
+
+    async def get(self, delivery_id: uuid.UUID) -> tuple[WebhookDelivery, str] | None:
+        """With its endpoint loaded, and its event's type."""
+        row = (
+            await self.session.execute(
+                select(WebhookDelivery, Event.type)
+                .join(Event, Event.id == WebhookDelivery.event_id)
+                .where(WebhookDelivery.id == delivery_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def attempts(self, delivery_id: uuid.UUID) -> list[WebhookAttempt]:
+        query = (
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery_id)
+            .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
+        )
+        return list(await self.session.scalars(query))
+
+    async def add_one(self, endpoint_id: uuid.UUID, event_id: uuid.UUID) -> uuid.UUID:
+        delivery_id = new_id()
+        await self.session.execute(
+            insert(WebhookDelivery).values(
+                id=delivery_id,
+                endpoint_id=endpoint_id,
+                event_id=event_id,
+                status=DeliveryStatus.pending.value,
+                attempts=0,
+            )
+        )
+        return delivery_id
+
+    async def failed_since(self, endpoint_id: uuid.UUID, since: datetime) -> list[uuid.UUID]:
+        query = select(WebhookDelivery.id).where(
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookDelivery.status.in_([DeliveryStatus.dead.value, DeliveryStatus.cancelled.value]),
+            WebhookDelivery.created_at >= since,
+        )
+        return list(await self.session.scalars(query))
+
+    async def restart(self, delivery_ids: Sequence[uuid.UUID]) -> None:
+        """Pending again, due now, attempts counted afresh (their rows stay)."""
+        if not delivery_ids:
+            return
+        await self.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id.in_(delivery_ids),
+                WebhookDelivery.status != DeliveryStatus.pending.value,
+            )
+            .values(
+                status=DeliveryStatus.pending.value,
+                attempts=0,
+                next_attempt_at=func.now(),
+                lease_until=None,
+                delivered_at=None,
+            )
+        )
 
     async def cancel_pending(self, endpoint_id: uuid.UUID) -> None:
         await self.session.execute(
@@ -332,23 +467,75 @@ class DispatchRepository:
                 occurred_at=row.occurred_at,
                 data=row.data,
                 trace_id=row.trace_id,
+                previous_secret=row.previous_secret,
+                sequence=row.sequence or None,
+                owner_kind=row.owner_kind,
+                agency_ids=tuple(row.agency_ids or ()),
             )
             for row in result
         ]
 
     async def lock_circuits(
         self, endpoint_ids: Iterable[uuid.UUID]
-    ) -> tuple[datetime | None, dict[uuid.UUID, Circuit]]:
-        """The database's clock and the endpoints' circuits, locked until the commit."""
+    ) -> tuple[datetime | None, dict[uuid.UUID, Circuit], dict[uuid.UUID, EndpointState]]:
+        """The database's clock and the endpoints' circuits and health, locked until the
+        commit."""
         result = await self.session.execute(LOCK_CIRCUITS, {"ids": sorted(endpoint_ids)})
         now: datetime | None = None
         circuits: dict[uuid.UUID, Circuit] = {}
+        states: dict[uuid.UUID, EndpointState] = {}
         for row in result:
             now = row.now
             circuits[row.id] = Circuit(
                 row.failure_streak, row.circuit_trips, row.circuit_open_until
             )
-        return now, circuits
+            states[row.id] = EndpointState(
+                row.id, row.active, row.owner_kind, row.owner_ref, row.url, row.failing_since
+            )
+        return now, circuits, states
+
+    async def add_attempts(self, outcomes: Sequence[Outcome]) -> None:
+        """One row per attempt made, for the deliveries API."""
+        if not outcomes:
+            return
+        await self.session.execute(
+            insert(WebhookAttempt),
+            [
+                {
+                    "id": new_id(),
+                    "delivery_id": o.delivery_id,
+                    "number": o.attempts_before + 1,
+                    "attempted_at": o.attempted_at,
+                    "status_code": o.status_code,
+                    "latency_ms": o.latency_ms,
+                    "response": o.response,
+                    "error": o.error,
+                }
+                for o in outcomes
+            ],
+        )
+
+    async def save_health(self, health: dict[uuid.UUID, tuple[bool, datetime]]) -> None:
+        """Per endpoint: whether an attempt of this batch succeeded, and when (the last
+        success, or the first failure)."""
+        ids = sorted(health)
+        if ids:
+            await self.session.execute(
+                SAVE_HEALTH,
+                {
+                    "ids": ids,
+                    "ok": [health[i][0] for i in ids],
+                    "at": [health[i][1] for i in ids],
+                },
+            )
+
+    async def disable(self, endpoint_id: uuid.UUID, reason: str) -> None:
+        await self.session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint_id)
+            .values(active=False, disabled_reason=reason)
+        )
+        await DeliveryRepository(self.session).cancel_pending(endpoint_id)
 
     async def record_attempts(self, outcomes: Sequence[Outcome]) -> set[uuid.UUID]:
         """The ids of the deliveries whose outcome was written."""

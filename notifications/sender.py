@@ -11,10 +11,19 @@ from dataclasses import dataclass
 import aiohttp
 
 from notifications.signing import USER_AGENT
-from notifications.targets import TargetRefused, TargetUnresolvable, VettingResolver, check_url
+from notifications.targets import (
+    Lookup,
+    TargetRefused,
+    TargetUnresolvable,
+    VettingResolver,
+    check_url,
+    resolve,
+)
+from services.logging import get_logger
 from services.tracing import TRACEPARENT_HEADER, traceparent_for
 
-SNIPPET_BYTES = 256  # of the receiver's answer, kept in last_error for diagnosis
+log = get_logger(__name__)
+SNIPPET_BYTES = 2048  # of the receiver's answer, kept with the attempt for diagnosis
 ERROR_CHARS = 1000
 
 
@@ -22,16 +31,20 @@ ERROR_CHARS = 1000
 class Answer:
     status_code: int | None
     error: str | None
+    response: str | None = None  # the start of the body
+    retry_after: str | None = None  # the header, as sent
 
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def new_http_session(*, allow_private_targets: bool, max_connections: int) -> aiohttp.ClientSession:
+def new_http_session(
+    *, allow_private_targets: bool, max_connections: int, lookup: Lookup = resolve
+) -> aiohttp.ClientSession:
     """Must be made inside the running event loop (aiohttp binds it there)."""
     connector = aiohttp.TCPConnector(
-        resolver=VettingResolver(allow_private=allow_private_targets),
+        resolver=VettingResolver(allow_private=allow_private_targets, lookup=lookup),
         # No DNS cache: every new connection is resolved and vetted again (answers change).
         use_dns_cache=False,
         limit=max_connections,
@@ -73,22 +86,26 @@ async def post_webhook(
         ) as response:
             snippet = await _read_snippet(response)
             status = response.status
+            retry_after = response.headers.get("retry-after")
     except TargetRefused as exc:
-        return Answer(None, f"target refused: {exc}")
+        return Answer(None, f"target refused: {exc}"[:ERROR_CHARS])
     except TargetUnresolvable as exc:
-        return Answer(None, str(exc))
+        return Answer(None, str(exc)[:ERROR_CHARS])
     except TimeoutError:
         return Answer(None, f"no answer within {timeout_seconds:g} s")
     except (aiohttp.ClientError, OSError, ValueError) as exc:
         return Answer(None, f"{exc.__class__.__name__}: {exc}"[:ERROR_CHARS])
+    except Exception as exc:  # whatever else a URL can provoke is a failed attempt, not a stuck one
+        log.exception("webhook POST to %s failed unexpectedly", url[:200])
+        return Answer(None, f"{exc.__class__.__name__}: {exc}"[:ERROR_CHARS])
     if 200 <= status < 300:
-        return Answer(status, None)
+        return Answer(status, None, snippet or None)
     error = f"HTTP {status}"
     if 300 <= status < 400:
         error += " (redirects are not followed)"
     if snippet:
         error += f": {snippet}"
-    return Answer(status, error[:ERROR_CHARS])
+    return Answer(status, error[:ERROR_CHARS], snippet or None, retry_after)
 
 
 async def _read_snippet(response: aiohttp.ClientResponse) -> str:

@@ -1,11 +1,9 @@
 """Standard Webhooks secrets, bodies and signatures (https://www.standardwebhooks.com)."""
 
 import base64
-import json
 import math
 import secrets
 from datetime import UTC, datetime
-from typing import Any
 
 from standardwebhooks import Webhook
 
@@ -22,23 +20,24 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def webhook_body(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> str:
-    """The Standard Webhooks payload shape: type, timestamp, data."""
-    return json.dumps(
-        {"type": event_type, "timestamp": iso_utc(occurred_at), "data": data},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-
-
-def signed_headers(secret: str, message_id: str, sent_at: datetime, body: str) -> dict[str, str]:
+def signed_headers(
+    secret: str,
+    message_id: str,
+    sent_at: datetime,
+    body: str,
+    *,
+    previous_secret: str | None = None,
+) -> dict[str, str]:
     """Headers of one attempt. `message_id` stays the same across retries so receivers can
-    de-duplicate; the timestamp is the attempt's own, so a replayed old request is refused."""
+    de-duplicate; the timestamp is the attempt's own, so a replayed old request is refused.
+    During a rotation's grace both secrets sign: the signatures are space-separated, and a
+    receiver holding either secret verifies."""
     sent_at = sent_at.astimezone(UTC)  # sign() reads the datetime as UTC whatever its zone
+    keys = [secret] if previous_secret is None else [secret, previous_secret]
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(math.floor(sent_at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, sent_at, body),
+        "webhook-signature": " ".join(Webhook(key).sign(message_id, sent_at, body) for key in keys),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }

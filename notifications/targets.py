@@ -12,7 +12,7 @@ IP literals never reach a resolver, so `check_url` refuses forbidden ones before
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -22,6 +22,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RESOLVE_TIMEOUT_SECONDS = 5.0
 DEFAULT_PORTS = {"http": 80, "https": 443}
 NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+
+
+MAX_LABEL = 63  # octets of one DNS label (RFC 1035), punycode included
+MAX_HOST = 253
 
 
 class TargetRefused(Exception):
@@ -47,6 +51,23 @@ def forbidden_address(address: IPAddress) -> bool:
     )
 
 
+def unencodable_host(host: str) -> str | None:
+    """Why `host` (in its ASCII, punycode form) cannot be a DNS name, or None. Checked at
+    registration (a 422) and again before each attempt (a failed attempt), so resolvers and
+    the IDNA codec never raise on it."""
+    if host.startswith("[") or literal_address(host) is not None:
+        return None
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "the host name cannot be encoded (IDNA)"
+    if len(ascii_host.rstrip(".")) > MAX_HOST:
+        return f"the host name is longer than {MAX_HOST} characters"
+    if any(len(label) > MAX_LABEL for label in ascii_host.rstrip(".").split(".")):
+        return f"a label of the host name is longer than {MAX_LABEL} characters"
+    return None
+
+
 def forbidden_hostname(host: str) -> bool:
     host = host.rstrip(".").lower()
     return host == "localhost" or host.endswith(".localhost")  # RFC 6761
@@ -59,14 +80,21 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
+Lookup = Callable[[str, int, socket.AddressFamily], Awaitable[list[IPAddress]]]
+
+
 async def resolve(
     host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
 ) -> list[IPAddress]:
+    """The system resolver (the default `Lookup`; tests give a resolver they control)."""
+    reason = unencodable_host(host)
+    if reason is not None:
+        raise TargetUnresolvable(f"{host[:80]}: {reason}")
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
             infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, UnicodeError) as exc:
         raise TargetUnresolvable(f"{host} does not resolve: {exc}") from exc
     addresses: list[IPAddress] = []
     for info in infos:
@@ -91,20 +119,24 @@ def check_url(url: str) -> IPAddress | None:
     host = urlsplit(url).hostname
     if not host or forbidden_hostname(host):
         raise TargetRefused(f"{host or 'no host'} is not a public host")
+    reason = unencodable_host(host)
+    if reason is not None:
+        raise TargetUnresolvable(f"{host[:80]}: {reason}")
     literal = literal_address(host)
     if literal is not None and forbidden_address(literal):
         raise TargetRefused(f"{literal} is not a public address")
     return literal
 
 
-async def vet(url: str) -> list[IPAddress]:
+async def vet(url: str, lookup: Lookup = resolve) -> list[IPAddress]:
     """The addresses `url` may be delivered to; raise if any of them is forbidden."""
     literal = check_url(url)
     if literal is not None:
         return [literal]
     parts = urlsplit(url)
     host = parts.hostname or ""
-    addresses = await resolve(host, parts.port or DEFAULT_PORTS.get(parts.scheme, 443))
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme, 443)
+    addresses = await lookup(host, port, socket.AF_UNSPEC)
     refuse_forbidden(host, addresses)
     return addresses
 
@@ -114,13 +146,14 @@ class VettingResolver(AbstractResolver):
     which aiohttp lets through unwrapped) if any is not public, unless private targets are
     allowed (development and tests)."""
 
-    def __init__(self, *, allow_private: bool = False) -> None:
+    def __init__(self, *, allow_private: bool = False, lookup: Lookup = resolve) -> None:
         self.allow_private = allow_private
+        self.lookup = lookup
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        addresses = await resolve(host, port, family)
+        addresses = await self.lookup(host, port, family)
         if not self.allow_private:
             refuse_forbidden(host, addresses)
         return [

@@ -63,7 +63,9 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.account_register: frozenset({R.anonymous}),
     Permission.staff_manage: frozenset({R.admin, R.coordinator}),
     Permission.api_key_manage: frozenset({R.admin}),
-    Permission.webhook_manage: frozenset({R.admin}),
+    # Webhooks (issue 9): admins any endpoint; an agency or a regional system its own
+    # (notifications.service.Owner scopes them).
+    Permission.webhook_manage: frozenset({R.admin, R.coordinator, R.agency, R.regional_system}),
     Permission.ops_read: frozenset({R.admin, R.ops}),
     Permission.ops_act: frozenset({R.admin}),
     Permission.verification_manage: frozenset({R.admin, R.coordinator}),

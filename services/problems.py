@@ -223,6 +223,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
         "Hanya kunci sistem daerah yang boleh mengirim kolom ini",
     ),
     "json_required": ("Send application/json", "Kirim sebagai application/json"),
+    # webhooks (issue 9)
+    "https_required": ("Only https:// URLs are accepted", "Hanya URL https:// yang diterima"),
+    "out_of_scope": ("Outside your own scope", "Di luar cakupan Anda"),
+    "invalid_host": ("The host name is not valid", "Nama host tidak valid"),
 }
 
 

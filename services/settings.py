@@ -166,7 +166,6 @@ class Settings(BaseSettings):
 
     webhook_allow_private_targets: bool = False
     webhook_timeout_seconds: float = 10.0
-    webhook_max_attempts: int = 8
     webhook_max_in_flight: int = Field(
         default=128, description="Attempts in flight per notifications worker process"
     )
@@ -186,6 +185,35 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = 0.2
     webhook_lease_margin_seconds: float = Field(
         default=30.0, description="How much longer than the HTTP timeout a delivery's lease lasts"
+    )
+    # Webhook endpoints managed by their owners and the delivery policy (issue 9, webhooks).
+    webhook_retry_schedule: Annotated[
+        list[Annotated[float, Field(ge=0)]], NoDecode, BeforeValidator(_comma_list)
+    ] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+        min_length=1,
+        description="Seconds to wait before each retry after the immediate first attempt "
+        "(comma-separated); its length + 1 is the number of attempts",
+    )
+    webhook_retry_after_max_seconds: float = Field(
+        default=3600.0, description="Cap on a receiver's Retry-After (429/503) that Aduan honours"
+    )
+    webhook_allow_http: bool | None = Field(
+        default=None,
+        description="Accept http:// endpoint URLs; unset: only when private targets are allowed "
+        "(development)",
+    )
+    webhook_secret_keys: CommaList = Field(
+        default_factory=list,
+        description="Fernet keys (comma-separated) encrypting endpoint secrets at rest: the "
+        "first encrypts, all decrypt (add a new key first to rotate); unset = a development key",
+    )
+    webhook_secret_grace_seconds: float = Field(
+        default=86400.0, description="After a secret rotation the previous secret signs this long"
+    )
+    webhook_disable_after_failing_seconds: float = Field(
+        default=5 * 86400.0,
+        description="An endpoint failing this long without a success is disabled",
     )
 
     # Accounts and credentials (the gateway). Every key of jwt_keys verifies access tokens, the

@@ -147,6 +147,8 @@ OWNERS: dict[str, set[str]] = {
     "NotificationPreference": {"notifications"},
     "NotificationFollower": {"notifications"},
     "PersonMessage": {"notifications"},
+    # webhooks (issue 9): each attempt of a delivery
+    "WebhookAttempt": {"notifications"},
 }
 WRITES = {"insert", "update", "delete", "pg_insert"}
 

@@ -43,6 +43,10 @@ class EventType(enum.StrEnum):
     account_registered = "account.registered"  # a citizen signed up
     account_staff_created = "account.staff_created"
     account_deactivated = "account.deactivated"
+    # Webhooks (issue 9): to the endpoint's owner and admins; a ping goes to one endpoint only.
+    webhook_delivery_exhausted = "webhook.delivery_exhausted"
+    webhook_endpoint_disabled = "webhook.endpoint_disabled"
+    webhook_ping = "webhook.ping"
 
 
 class Consumer(enum.StrEnum):

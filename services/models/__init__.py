@@ -35,7 +35,7 @@ from services.models.stats import (
     StatsWeekly,
     StatsWeeklyAgency,
 )
-from services.models.webhook import WebhookDelivery, WebhookEndpoint
+from services.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -71,6 +71,7 @@ __all__ = [
     "StatsWeekly",
     "StatsWeeklyAgency",
     "TargetLevel",
+    "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

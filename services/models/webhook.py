@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ARRAY, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.models.base import Base, TimestampMixin
@@ -20,8 +20,27 @@ class WebhookEndpoint(TimestampMixin, Base):
     # Empty means "every region" / "every event type".
     region_codes: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)
     event_types: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
-    secret: Mapped[str] = mapped_column(String(128))
-    active: Mapped[bool] = mapped_column(default=True)
+    # Complaints assigned to any of these agencies also match (a scope matches on either).
+    agency_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), default=list, server_default=text("'{}'")
+    )
+    # Encrypted at rest (notifications.secrets); while a rotation's grace lasts the previous
+    # secret signs too.
+    secret: Mapped[str] = mapped_column(Text)
+    previous_secret: Mapped[str | None] = mapped_column(Text, default=None)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(default=None)
+    active: Mapped[bool] = mapped_column(default=True)  # "enabled" in the API
+    # Who manages it: `admin`, `agency` (owner_ref: the agency id) or `regional_system`
+    # (owner_ref: the key's principal key).
+    owner_kind: Mapped[str] = mapped_column(
+        String(16), default="admin", server_default=text("'admin'")
+    )
+    owner_ref: Mapped[str | None] = mapped_column(String(128), default=None)
+    # Why it was disabled by Aduan itself (`gone`: a 410; `failing`: no success for days).
+    disabled_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_success_at: Mapped[datetime | None] = mapped_column(default=None)
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)  # first failure after it
     # Circuit breaker (see notifications.domain): consecutive failed attempts, how many times in
     # a row the circuit opened (the cool-down doubles each time), and until when it is open.
     failure_streak: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -73,3 +92,18 @@ class WebhookDelivery(TimestampMixin, Base):
             postgresql_where=text("status = 'pending' AND complaint_id IS NOT NULL"),
         ),
     )
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery: what a receiver's team needs to see why it failed."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    number: Mapped[int]  # 1 for the first attempt of the delivery (since its last redelivery)
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(default=None)
+    latency_ms: Mapped[int | None] = mapped_column(default=None)
+    response: Mapped[str | None] = mapped_column(Text, default=None)  # its first 2 KB
+    error: Mapped[str | None] = mapped_column(Text, default=None)

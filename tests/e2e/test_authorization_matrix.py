@@ -88,6 +88,25 @@ def protected(allowed: int, who: tuple[str, ...], **others: int) -> dict[str, in
 
 
 EVERYONE_200 = row(200)
+# Webhooks (issue 9): who manages endpoints, and whose the endpoint of the calls is.
+WEBHOOK_MANAGERS = (
+    *ADMINS,
+    "coordinator",
+    "coordinator_stranger",
+    "agency_key",
+    "agency_key_stranger",
+    "regional_key",
+    "regional_key_stranger",
+)
+WEBHOOK_OWNER = "regional_key"
+
+
+def owned_endpoint(allowed: int) -> dict[str, int]:
+    """Admins and the owner get `allowed`; other managers 404, as if it were not there."""
+    strangers = set(WEBHOOK_MANAGERS) - {*ADMINS, WEBHOOK_OWNER}
+    return protected(allowed, (*ADMINS, WEBHOOK_OWNER), **dict.fromkeys(strangers, 404))
+
+
 INBOX_OWNERS = (*ADMINS, "coordinator", "liaison", "agency_key")
 INBOX_ACTIONS = (
     ("GET", ""),
@@ -155,12 +174,23 @@ MATRIX: dict[str, dict[str, int]] = {
     "POST /api/v1/api-keys": protected(201, ADMINS),
     "GET /api/v1/api-keys": protected(200, ADMINS),
     "DELETE /api/v1/api-keys/{key_id}": protected(204, ADMINS),
-    # --- webhooks: admins (regional systems' own endpoints come with the notifications issue)
-    "POST /api/v1/webhooks/endpoints": protected(201, ADMINS),
-    "GET /api/v1/webhooks/endpoints": protected(200, ADMINS),
-    "GET /api/v1/webhooks/endpoints/{endpoint_id}": protected(200, ADMINS),
-    "DELETE /api/v1/webhooks/endpoints/{endpoint_id}": protected(204, ADMINS),
-    "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": protected(200, ADMINS),
+    # --- webhooks (issue 9): admins manage every endpoint; agencies (coordinators, keys) and
+    # regional systems their own, in their own scope. The endpoint and delivery the calls are
+    # about belong to the Aceh regional system: every other non-admin gets 404.
+    "POST /api/v1/webhooks/endpoints": protected(201, WEBHOOK_MANAGERS),
+    "GET /api/v1/webhooks/endpoints": protected(200, WEBHOOK_MANAGERS),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}": owned_endpoint(200),
+    "PATCH /api/v1/webhooks/endpoints/{endpoint_id}": owned_endpoint(200),
+    "DELETE /api/v1/webhooks/endpoints/{endpoint_id}": owned_endpoint(204),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": owned_endpoint(200),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/ping": owned_endpoint(202),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/recover": owned_endpoint(200),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": owned_endpoint(200),
+    "GET /api/v1/webhooks/deliveries": protected(200, WEBHOOK_MANAGERS),
+    "GET /api/v1/webhooks/deliveries/{delivery_id}": owned_endpoint(200),
+    # The delivery is still pending (its receiver refuses): a 409 got past the policy.
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/redeliver": owned_endpoint(409),
+    "GET /api/v1/webhooks/event-types": protected(200, WEBHOOK_MANAGERS),
     # --- ops: ops read, admins act (an unknown failed event: the admin got past the policy)
     "GET /api/v1/ops/failed-events": protected(200, (*ADMINS, "ops_key")),
     "POST /api/v1/ops/failed-events/{consumer}/{event_id}/retry": protected(404, ADMINS),
@@ -293,6 +323,7 @@ class Context:
     reporter_token: str
     staff_member: uuid.UUID  # a liaison of the office
     endpoint_id: str
+    delivery_id: str = ""  # a ping to the endpoint (webhooks)
 
     async def add_account(self, role: str, agency: uuid.UUID | None = None) -> tuple[str, str]:
         engine = create_async_engine(self.settings.require_database_url())
@@ -338,10 +369,11 @@ class Context:
         return token
 
     async def new_endpoint(self, client: httpx.AsyncClient) -> str:
+        """An endpoint of the Aceh regional system (its receiver refuses connections)."""
         created = await client.post(
             "/api/v1/webhooks/endpoints",
             json={"url": "http://127.0.0.1:9/hook", "region_codes": ["11"]},
-            headers=self.world.callers["bootstrap_admin"].headers,
+            headers=self.world.callers["regional_key"].headers,
         )
         assert created.status_code == 201, created.text
         endpoint_id: str = created.json()["id"]
@@ -450,11 +482,24 @@ async def revoke_key(client: httpx.AsyncClient, caller: Caller, ctx: Context) ->
 async def create_endpoint(
     client: httpx.AsyncClient, caller: Caller, ctx: Context
 ) -> httpx.Response:
+    # No scope: the caller's own (admins: every complaint).
     return await client.post(
         "/api/v1/webhooks/endpoints",
-        json={"url": "http://127.0.0.1:9/hook", "region_codes": ["11"]},
+        json={"url": "http://127.0.0.1:9/hook"},
         headers=caller.headers,
     )
+
+
+def on_endpoint(method: str, action: str, body: dict[str, Any] | None = None) -> Call:
+    async def call(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+        return await client.request(
+            method,
+            f"/api/v1/webhooks/endpoints/{ctx.endpoint_id}{action}",
+            json=body,
+            headers=caller.headers,
+        )
+
+    return call
 
 
 async def delete_endpoint(
@@ -462,6 +507,14 @@ async def delete_endpoint(
 ) -> httpx.Response:
     endpoint_id = await ctx.new_endpoint(client)
     return await client.delete(f"/api/v1/webhooks/endpoints/{endpoint_id}", headers=caller.headers)
+
+
+def on_delivery(action: str) -> Call:
+    async def call(client: httpx.AsyncClient, caller: Caller, ctx: Context) -> httpx.Response:
+        path = f"/api/v1/webhooks/deliveries/{ctx.delivery_id}{action}"
+        return await client.post(path, headers=caller.headers)
+
+    return call
 
 
 async def made_by_admin(client: httpx.AsyncClient, ctx: Context, path: str, body: object) -> str:
@@ -821,6 +874,22 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": get(
         "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"
     ),
+    "PATCH /api/v1/webhooks/endpoints/{endpoint_id}": on_endpoint(
+        "PATCH", "", {"description": "Sistem pengaduan Aceh"}
+    ),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": on_endpoint(
+        "POST", "/rotate-secret"
+    ),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/ping": on_endpoint("POST", "/ping"),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/recover": on_endpoint(
+        "POST", "/recover", {"since": "2026-01-01T00:00:00Z"}
+    ),
+    "GET /api/v1/webhooks/deliveries": get("/api/v1/webhooks/deliveries"),
+    "GET /api/v1/webhooks/deliveries/{delivery_id}": get(
+        "/api/v1/webhooks/deliveries/{delivery_id}"
+    ),
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/redeliver": on_delivery("/redeliver"),
+    "GET /api/v1/webhooks/event-types": get("/api/v1/webhooks/event-types"),
     "GET /api/v1/ops/failed-events": get("/api/v1/ops/failed-events"),
     "POST /api/v1/ops/failed-events/{consumer}/{event_id}/retry": retry_event,
     "GET /api/v1/agency/complaints": get("/api/v1/agency/complaints"),
@@ -932,6 +1001,12 @@ async def test_every_caller_gets_the_answer_the_matrix_says(
         member, _email = await ctx.add_account("liaison", world.office)
         ctx.staff_member = uuid.UUID(member)
         ctx.endpoint_id = await ctx.new_endpoint(client)
+        ping = await client.post(
+            f"/api/v1/webhooks/endpoints/{ctx.endpoint_id}/ping",
+            headers=world.callers["regional_key"].headers,
+        )
+        assert ping.status_code == 202, ping.text
+        ctx.delivery_id = ping.json()["delivery_id"]
 
         answers: dict[str, dict[str, int]] = {}
         for operation, call in CALLS.items():

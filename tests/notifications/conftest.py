@@ -32,7 +32,9 @@ from tests.signing import VERIFY_KEYS, SignedIdentity
 
 ADMIN = Principal(kind=PrincipalKind.api_key, role=Role.admin, subject="ops")
 # CASCADE: the kernel tables that point at events or complaints (failures, assignments) too.
-OWN_TABLES = "webhook_deliveries, webhook_endpoints, processed_events, events, complaints"
+OWN_TABLES = (
+    "webhook_attempts, webhook_deliveries, webhook_endpoints, processed_events, events, complaints"
+)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +54,6 @@ def notif_settings(notif_database: str, servers: tuple[str, str]) -> Settings:
         queue_prefix=f"notiftest{os.getpid()}{secrets.token_hex(4)}",
         webhook_allow_private_targets=True,
         webhook_timeout_seconds=5.0,
-        webhook_max_attempts=8,
     )
 
 

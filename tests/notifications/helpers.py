@@ -17,7 +17,7 @@ from notifications.worker import handle_event
 from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
 from services.events.outbox import record_event, take_pending
-from services.models import Complaint, WebhookDelivery, WebhookEndpoint
+from services.models import Complaint, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.principal import Principal, PrincipalKind, Role
 from services.runtime import Runtime
 
@@ -31,15 +31,21 @@ async def add_endpoint(
     region_codes: list[str] | None = None,
     event_types: list[str] | None = None,
     active: bool = True,
+    owner_kind: str = "admin",
+    owner_ref: str | None = None,
+    agency_ids: list[uuid.UUID] | None = None,
 ) -> WebhookEndpoint:
     async with runtime.sessionmaker() as session:
         endpoint = WebhookEndpoint(
             id=new_id(),
             url=url,
             region_codes=region_codes or [],
+            agency_ids=agency_ids or [],
             event_types=event_types or [],
             secret=new_secret(),
             active=active,
+            owner_kind=owner_kind,
+            owner_ref=owner_ref,
         )
         session.add(endpoint)
         await session.commit()
@@ -175,3 +181,20 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float = 30) -> No
 
 async def statuses(runtime: Runtime, **where: Any) -> list[str]:
     return [d.status for d in await deliveries(runtime, **where)]
+
+
+async def attempts_of(runtime: Runtime, delivery_id: uuid.UUID) -> list[WebhookAttempt]:
+    """The recorded attempts of a delivery, oldest first."""
+    async with runtime.sessionmaker() as session:
+        query = (
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery_id)
+            .order_by(WebhookAttempt.attempted_at)
+        )
+        return list(await session.scalars(query))
+
+
+async def events_of_type(runtime: Runtime, type_: EventType) -> list[Event]:
+    async with runtime.sessionmaker() as session:
+        query = select(Event).where(Event.type == type_.value).order_by(Event.id)
+        return list(await session.scalars(query))

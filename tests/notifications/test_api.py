@@ -10,6 +10,7 @@ import pytest
 
 from notifications.dispatcher import Dispatcher
 from notifications.main import create_app
+from notifications.vault import unseal
 from notifications.worker import handle_event
 from services.models import WebhookEndpoint
 from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
@@ -63,10 +64,12 @@ async def test_registration_shows_the_secret_once(
     assert {k: v for k, v in body.items() if k != "secret"} == fetched.json()
     assert [e["id"] for e in listed.json()["items"]] == [body["id"]]
     for answer in (fetched, listed):
-        assert "secret" not in answer.text and secret not in answer.text
+        assert '"secret"' not in answer.text and secret not in answer.text
     async with runtime.sessionmaker() as session:
         stored = await session.get(WebhookEndpoint, uuid.UUID(body["id"]))
-        assert stored is not None and stored.secret == secret
+        # Encrypted at rest: the stored value is not the secret, but decrypts to it.
+        assert stored is not None and secret not in stored.secret
+        assert unseal(runtime.settings.webhook_secret_keys, stored.secret) == secret
 
 
 async def test_each_endpoint_gets_its_own_secret(client: httpx.AsyncClient) -> None:
@@ -80,20 +83,20 @@ async def test_each_endpoint_gets_its_own_secret(client: httpx.AsyncClient) -> N
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1:9000/hooks",
-        "http://localhost/hooks",
-        "http://api.localhost/hooks",
-        "http://10.20.30.40/hooks",
-        "http://192.168.1.10/hooks",
-        "http://172.16.0.5/hooks",
-        "http://169.254.169.254/latest/meta-data/",  # cloud metadata service
-        "http://100.64.0.1/hooks",  # carrier-grade NAT
-        "http://0.0.0.0/hooks",
-        "http://224.0.0.1/hooks",
-        "http://[::1]/hooks",
-        "http://[fe80::1]/hooks",
-        "http://[fd00::1]/hooks",
-        "http://[::ffff:127.0.0.1]/hooks",
+        "https://127.0.0.1:9000/hooks",
+        "https://localhost/hooks",
+        "https://api.localhost/hooks",
+        "https://10.20.30.40/hooks",
+        "https://192.168.1.10/hooks",
+        "https://172.16.0.5/hooks",
+        "https://169.254.169.254/latest/meta-data/",  # cloud metadata service
+        "https://100.64.0.1/hooks",  # carrier-grade NAT
+        "https://0.0.0.0/hooks",
+        "https://224.0.0.1/hooks",
+        "https://[::1]/hooks",
+        "https://[fe80::1]/hooks",
+        "https://[fd00::1]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
     ],
 )
 async def test_private_targets_are_refused(url: str, runtime: Runtime) -> None:
@@ -180,10 +183,11 @@ ROUTES = [
         (None, 401),  # did not come through the gateway
         (ANONYMOUS, 401),
         (Principal(kind=PrincipalKind.user, role=Role.citizen, subject="c-1"), 403),
-        (Principal(kind=PrincipalKind.api_key, role=Role.agency, subject="pemda-11.01"), 403),
+        (Principal(kind=PrincipalKind.api_key, role=Role.ops, subject="ops-1"), 403),
+        (Principal(kind=PrincipalKind.user, role=Role.liaison, subject="l-1"), 403),
     ],
 )
-async def test_only_admins_get_in(
+async def test_only_endpoint_owners_get_in(
     runtime: Runtime, method: str, path: str, principal: Principal | None, status: int
 ) -> None:
     async with api_client(create_app(runtime.settings), runtime, principal) as client:
@@ -191,7 +195,7 @@ async def test_only_admins_get_in(
 
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
-    assert "secret" not in response.text
+    assert '"secret"' not in response.text
     assert (await deliveries(runtime)) == []
 
 
@@ -306,13 +310,21 @@ async def test_openapi_documents_every_operation(client: httpx.AsyncClient) -> N
         ("GET", ENDPOINTS + "/{endpoint_id}"),
         ("DELETE", ENDPOINTS + "/{endpoint_id}"),
         ("GET", ENDPOINTS + "/{endpoint_id}/deliveries"),
+        ("PATCH", ENDPOINTS + "/{endpoint_id}"),
+        ("POST", ENDPOINTS + "/{endpoint_id}/rotate-secret"),
+        ("POST", ENDPOINTS + "/{endpoint_id}/ping"),
+        ("POST", ENDPOINTS + "/{endpoint_id}/recover"),
+        ("GET", "/api/v1/webhooks/deliveries"),
+        ("GET", "/api/v1/webhooks/deliveries/{delivery_id}"),
+        ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/redeliver"),
+        ("GET", "/api/v1/webhooks/event-types"),
     }
     for key, op in operations.items():
         assert op["tags"] == ["webhooks"], key
         assert op["summary"] and len(op["description"]) > 40, key
         assert {"401", "403", "422"} <= set(op["responses"]), key
         assert "application/problem+json" in op["responses"]["401"]["content"], key
-        if "{endpoint_id}" in key[1]:
+        if "{endpoint_id}" in key[1] or "{delivery_id}" in key[1]:
             assert "404" in op["responses"], key
     create = operations[("POST", ENDPOINTS)]
     schema_name = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[

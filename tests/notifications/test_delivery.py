@@ -13,9 +13,10 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.responses import Response
 
 from notifications.dispatcher import Dispatcher
-from notifications.signing import webhook_body
+from notifications.payloads import build_body
 from services.embedded import free_port
 from services.models import WebhookDelivery, WebhookEndpoint
+from services.privacy import Audience
 from services.runtime import Runtime
 from tests.notifications.conftest import fast_config
 from tests.notifications.helpers import (
@@ -223,10 +224,15 @@ async def test_deactivated_endpoint_is_not_delivered_to(
 
 def test_body_is_the_standard_webhooks_shape() -> None:
     occurred = datetime(2026, 11, 20, 3, 4, 5, 123000, tzinfo=UTC)
-    body = json.loads(webhook_body("complaint.verified", occurred, {"status": "verified"}))
+    data = {"tracking_id": "ADN-7K3QX9P2", "status": "verified"}
+    body = json.loads(
+        build_body("complaint.verified", occurred, data, sequence=2, audience=Audience.other_agency)
+    )
 
-    assert body == {
-        "type": "complaint.verified",
-        "timestamp": "2026-11-20T03:04:05.123000Z",
-        "data": {"status": "verified"},
-    }
+    assert (body["type"], body["timestamp"], body["sequence"]) == (
+        "complaint.verified",
+        "2026-11-20T03:04:05.123000Z",
+        2,
+    )
+    assert body["data"]["tracking_id"] == "ADN-7K3QX9P2"
+    assert body["data"]["status"] == "verified"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from notifications.dispatcher import Dispatcher
-from notifications.domain import BreakerPolicy, Claim, Outcome, outcome_of
+from notifications.domain import Attempt, BreakerPolicy, Claim, Outcome, outcome_of
 from notifications.service import DispatchService
 from services.events.catalogue import EventType
 from services.models import WebhookDelivery
@@ -52,11 +52,10 @@ async def record(runtime: Runtime, outcomes: list[Outcome]) -> list[Outcome]:
 
 
 def answered(claimed: Claim, status_code: int) -> Outcome:
+    error = None if status_code < 300 else f"HTTP {status_code}"
     return outcome_of(
         claimed,
-        status_code,
-        None if status_code < 300 else f"HTTP {status_code}",
-        at=datetime.now(UTC),
+        Attempt(status_code, error, datetime.now(UTC)),
         max_attempts=8,
         delay=lambda attempts: 3600.0,
     )

@@ -18,6 +18,7 @@ from notifications.dispatcher import Dispatcher
 from notifications.people.channels import build_channels
 from notifications.people.jobs import daily_digest, forget_old_messages, reply_windows_closing
 from notifications.people.sender import PeopleSender, SenderConfig
+from services.complaints import complaint_data
 from services.domain.calendar import add_working_days
 from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
@@ -48,13 +49,13 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture
 async def push() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
+    async with running_receiver(webhooks=False) as running:
         yield running
 
 
 @pytest.fixture
 async def sms() -> AsyncIterator[Receiver]:
-    async with running_receiver() as running:
+    async with running_receiver(webhooks=False) as running:
         yield running
 
 
@@ -101,7 +102,8 @@ async def event(
     runtime: Runtime, type_: EventType, complaint: Complaint | None = None, **data: Any
 ) -> EventEnvelope:
     """An event as its service records it, handed to the notifications job."""
-    payload = {"tracking_id": complaint.tracking_id} if complaint else {}
+    # The complaint's snapshot, as services.complaints records it (webhooks carry it too).
+    payload = complaint_data(complaint, agencies=[]) if complaint else {}
     async with runtime.sessionmaker() as session:
         recorded = record_event(
             session,
