@@ -75,6 +75,8 @@ UPLOAD_BODY: dict[str, Any] = {
                     "contentType": "image/jpeg, image/png, image/webp, application/pdf, video/mp4"
                 }
             },
+            # A binary part has no JSON example; this shows the form's shape.
+            "example": {"file": "(binary: foto-jalan.jpg)"},
         }
     },
 }

@@ -155,10 +155,14 @@ def _has_example(media: dict[str, Any], schemas: dict[str, Any]) -> bool:
     if "example" in media or "examples" in media:
         return True
     schema = media.get("schema", {})
-    ref = schema.get("$ref", "")
-    if ref:
-        schema = schemas[ref.rsplit("/", 1)[-1]]
-    return "examples" in schema or "example" in schema
+    # An optional body is `anyOf: [<ref>, null]`: its model's examples count.
+    candidates = [schema, *schema.get("anyOf", [])]
+    for candidate in candidates:
+        ref = candidate.get("$ref", "")
+        resolved = schemas[ref.rsplit("/", 1)[-1]] if ref else candidate
+        if "examples" in resolved or "example" in resolved:
+            return True
+    return False
 
 
 async def test_an_event_the_fast_path_missed_is_relayed_by_the_workers(

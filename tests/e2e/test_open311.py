@@ -181,9 +181,9 @@ async def test_an_open311_client_files_and_tracks_a_request(
             select(Complaint).where(Complaint.tracking_id == request_id)
         )
         assert complaint is not None
-        return complaint.submitted_by
+        return f"{complaint.channel} {complaint.submitted_by}"
 
-    assert (await in_database(settings, filer)).startswith("open311:regional_system:")
+    assert (await in_database(settings, filer)).startswith("open311 regional_system:")
     tracked = await client.get(f"/api/v1/complaints/{request_id}")
     assert tracked.json()["region_code"] == "11.01.01"
 

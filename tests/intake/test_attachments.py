@@ -277,7 +277,11 @@ async def test_an_agency_attaches_files_to_its_follow_up(
     assert added.status_code == 201, added.text
     assert added.json()["uploaded_by"] == "agency"
     assert added.json()["follow_up_id"] == str(follow_up.id)
-    event = await session.scalar(select(Event).where(Event.type == "complaint.attachment_added"))
+    event = await session.scalar(
+        select(Event).where(
+            Event.type == "complaint.attachment_added", Event.complaint_id == complaint.id
+        )
+    )
     assert event is not None and event.data["by"] == "agency"
     assert event.actor_role == "agency"
 
