@@ -230,11 +230,8 @@ class PeopleService:
         data = event.data
         agency_id = owner_agency(data)
         staff = await self.directory.staff_of([agency_id], INBOX_ROLES) if agency_id else []
-        people = list(
-            {
-                c.account_id: c for c in [*staff, *await self.directory.with_roles(ADMIN_ROLES)]
-            }.values()
-        )
+        admins = await self.directory.with_roles(ADMIN_ROLES)
+        people = list({c.account_id: c for c in [*staff, *admins]}.values())  # each once
         preferences = await self.directory.preferences([p.account_id for p in people])
         endpoint_id = str(data.get("endpoint_id", ""))
         since = data.get("failing_since")
