@@ -97,6 +97,10 @@ class DeliveryExhaustedData(WebhookOwnerData):
     attempts: int = Field(examples=[8])
     last_status_code: int | None = Field(default=None, examples=[503])
     last_error: str | None = None
+    url: str | None = Field(default=None, description="The endpoint's URL when it failed")
+    failing_since: datetime | None = Field(
+        default=None, description="Since when the endpoint has had no success, if it has not"
+    )
 
 
 class EndpointDisabledData(WebhookOwnerData):

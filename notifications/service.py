@@ -517,7 +517,8 @@ class DispatchService:
         for o in recorded:
             state = states[o.endpoint_id]
             if o.status == DeliveryStatus.dead and not o.gone:
-                self._exhausted(o, state)
+                ok, at = health[o.endpoint_id]
+                self._exhausted(o, state, None if ok else (state.failing_since or at))
         failing_for = timedelta(seconds=self.config.disable_after_failing_seconds)
         disabled: set[uuid.UUID] = set()
         for o in recorded:
@@ -547,7 +548,9 @@ class DispatchService:
                 },
             )
 
-    def _exhausted(self, outcome: Outcome, state: EndpointState) -> None:
+    def _exhausted(
+        self, outcome: Outcome, state: EndpointState, failing_since: datetime | None
+    ) -> None:
         # Deliveries of webhook.* events are not reported in turn: no chain of reports.
         if (outcome.event_type or "").startswith("webhook."):
             return
@@ -563,6 +566,8 @@ class DispatchService:
                 "attempts": outcome.attempts_before + 1,
                 "last_status_code": outcome.status_code,
                 "last_error": outcome.error,
+                "url": state.url,
+                "failing_since": failing_since.isoformat() if failing_since else None,
             },
         )
 

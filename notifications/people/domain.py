@@ -4,6 +4,7 @@ channels, and when a failed message is tried again."""
 import enum
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from services.events.catalogue import EventType
 from services.queue import backoff
@@ -41,6 +42,9 @@ class MessageKind(enum.StrEnum):
     reminder = "reminder"
     staff_escalated = "staff_escalated"
     digest = "digest"
+    # To the people of a webhook endpoint's owner, and the national admins
+    endpoint_disabled = "endpoint_disabled"
+    endpoint_exhausted = "endpoint_exhausted"
 
 
 # Complaint events that tell the reporter (and followers) something.
@@ -67,6 +71,37 @@ UNFOLLOWED = EventType.complaint_unfollowed.value
 
 # Roles whose accounts work an agency's inbox.
 INBOX_ROLES = ("coordinator", "liaison")
+
+# Webhook events that tell an endpoint's owner (an agency's inbox staff; a regional system's key
+# has no person) and the national admins, by email.
+ENDPOINT_KINDS: dict[str, MessageKind] = {
+    "webhook.endpoint_disabled": MessageKind.endpoint_disabled,
+    "webhook.delivery_exhausted": MessageKind.endpoint_exhausted,
+}
+ADMIN_ROLES = ("admin",)
+
+
+def owner_agency(data: dict[str, object]) -> uuid.UUID | None:
+    """The agency that owns the endpoint a webhook event is about, if an agency does."""
+    if data.get("owner_kind") != "agency":
+        return None
+    try:
+        return uuid.UUID(str(data.get("owner_ref")))
+    except ValueError:
+        return None
+
+
+def shown_url(url: str) -> str:
+    """An endpoint's URL as an email may show it: without user info or query string, where a
+    receiver may have put a credential."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    query = "?…" if parts.query else ""
+    return f"{parts.scheme}://{host}{parts.path}{query}" if parts.scheme else url
 
 
 def agencies_concerned(event_type: str, data: dict[str, object]) -> list[uuid.UUID]:

@@ -116,6 +116,15 @@ class DirectoryRepository:
         )
         return list(rows)
 
+    async def with_roles(self, roles: Sequence[str]) -> list[NotificationContact]:
+        """Active contacts of these roles, whatever their agency (national admins have none)."""
+        rows = await self.session.scalars(
+            select(NotificationContact)
+            .where(NotificationContact.role.in_(roles), NotificationContact.active.is_(True))
+            .order_by(NotificationContact.account_id)
+        )
+        return list(rows)
+
     async def preferences(
         self, account_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, NotificationPreference]:

@@ -7,7 +7,11 @@ Whom to tell:
   language, at the address its account events gave (falling back to the contact given with the
   complaint); a reporter without an account only through the contact given at submission, if
   any. Followers (`complaint.followed`) get the same messages as the reporter;
-- agency staff (coordinators and liaisons of the agencies concerned): an email.
+- agency staff (coordinators and liaisons of the agencies concerned): an email;
+- a webhook endpoint's people when Aduan disables it or one of its deliveries is dead-lettered:
+  an agency owner's coordinators and liaisons, and the national admins (who also speak for a
+  regional system's key, which has no person): an email, for dead letters at most one per
+  endpoint, person and day (WIB).
 A channel that is not configured is skipped with a log line (no address in it).
 """
 
@@ -22,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.people.channels import Channels
 from notifications.people.domain import (
+    ADMIN_ROLES,
+    ENDPOINT_KINDS,
     FOLLOWED,
     INBOX_ROLES,
     REPORTER_KINDS,
@@ -34,6 +40,8 @@ from notifications.people.domain import (
     Recipient,
     account_recipient,
     agencies_concerned,
+    owner_agency,
+    shown_url,
     submission_recipient,
 )
 from notifications.people.repository import (
@@ -119,6 +127,8 @@ class PeopleService:
         if event.type == EventType.account_deactivated:
             await self.directory.deactivate_contact(uuid.UUID(data["account_id"]))
             return 0
+        if event.type in ENDPOINT_KINDS:
+            return await self._store(await self._for_endpoint_owner(event))
         if event.complaint_id is None:
             return 0
         if event.type == FOLLOWED and data.get("account_id"):
@@ -213,6 +223,38 @@ class PeopleService:
                         email_only=True,
                     )
                 )
+        return planned
+
+    async def _for_endpoint_owner(self, event: EventEnvelope) -> list[Planned]:
+        kind = ENDPOINT_KINDS[event.type]
+        data = event.data
+        agency_id = owner_agency(data)
+        staff = await self.directory.staff_of([agency_id], INBOX_ROLES) if agency_id else []
+        admins = await self.directory.with_roles(ADMIN_ROLES)
+        people = list({c.account_id: c for c in [*staff, *admins]}.values())  # each once
+        preferences = await self.directory.preferences([p.account_id for p in people])
+        endpoint_id = str(data.get("endpoint_id", ""))
+        since = data.get("failing_since")
+        context: dict[str, Any] = {
+            "endpoint_id": endpoint_id,
+            "url": shown_url(str(data.get("url") or "")) if data.get("url") else "",
+            "reason": data.get("reason", ""),
+            "since": local_time(str(since), DEFAULT_TIMEZONE) if since else "",
+            "event_type": data.get("event_type") or "",
+            "attempts": data.get("attempts") or 0,
+            "last_error": data.get("last_error") or "",
+        }
+        # A receiver failing all day dead-letters many deliveries: one email a day is enough.
+        key = (
+            f"{endpoint_id}@{local_date(event.occurred_at, DEFAULT_TIMEZONE)}"
+            if kind is MessageKind.endpoint_exhausted
+            else str(event.id)
+        )
+        planned = []
+        for person in people:
+            recipient = staff_recipient(person, preferences_of(preferences.get(person.account_id)))
+            if recipient is not None:
+                planned.append(Planned(key, kind, recipient, context, event.id, email_only=True))
         return planned
 
     # --- crons -------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from services.domain.calendar import add_working_days
 from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
 from services.events.outbox import record_event, take_pending
-from services.models import Agency, Complaint, PersonMessage, WebhookDelivery
+from services.models import Agency, Complaint, PersonMessage, WebhookDelivery, WebhookEndpoint
+from services.principal import system
 from services.runtime import Runtime
 from tests import factories
 from tests.notifications.conftest import fast_config
@@ -561,3 +562,168 @@ async def test_finished_messages_are_forgotten_after_the_retention(
 
     # The one still waiting to go stays, however old.
     assert [(m.complaint_id, m.status) for m in await messages(people)] == [(waiting.id, "pending")]
+
+
+# --- webhook endpoints' owners --------------------------------------------------------------
+
+NOTIFICATIONS = system("notifications")
+
+
+async def webhook_event(runtime: Runtime, type_: EventType, **data: Any) -> EventEnvelope:
+    """A webhook.* event as the dispatcher records it (notifications.service), handed to the
+    notifications job."""
+    async with runtime.sessionmaker() as session:
+        recorded = record_event(session, type_, actor=NOTIFICATIONS, data=data)
+        await session.commit()
+        take_pending(session)
+    envelope = EventEnvelope.of(recorded)
+    assert await fan_out(runtime, envelope) == "processed"
+    return envelope
+
+
+def owner_of(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "endpoint_id": str(endpoint.id),
+        "owner_kind": endpoint.owner_kind,
+        "owner_ref": endpoint.owner_ref,
+    }
+
+
+def exhausted(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return owner_of(endpoint) | {
+        "delivery_id": str(factories.new_id()),
+        "event_id": str(factories.new_id()),
+        "event_type": "complaint.dispositioned",
+        "attempts": 8,
+        "last_status_code": 500,
+        "last_error": "HTTP 500",
+        "url": endpoint.url,
+        "failing_since": "2026-11-30T01:00:00+00:00",
+    }
+
+
+async def test_an_agency_endpoint_disabled_is_told_to_its_coordinator_and_the_admins(
+    people: Runtime, mailbox: Mailbox
+) -> None:
+    target = await agency(people)
+    other = await agency(people, "pemprov-11")
+    coordinator = await account(
+        people,
+        EventType.account_staff_created,
+        role="coordinator",
+        agency_id=uuid.UUID(target["id"]),
+    )
+    elsewhere = await account(
+        people,
+        EventType.account_staff_created,
+        role="coordinator",
+        agency_id=uuid.UUID(other["id"]),
+    )
+    admin = await account(people, EventType.account_staff_created, role="admin")
+    citizen = await account(people)
+    endpoint = await add_endpoint(
+        people,
+        "https://sp4n.acehselatankab.go.id/hooks?token=rahasia-penerima",
+        owner_kind="agency",
+        owner_ref=target["id"],
+    )
+
+    await webhook_event(
+        people,
+        EventType.webhook_endpoint_disabled,
+        **owner_of(endpoint),
+        reason="failing",
+        url=endpoint.url,
+        failing_since="2026-11-26T03:00:00+00:00",
+    )
+    await send_due(people)
+
+    shown = "https://sp4n.acehselatankab.go.id/hooks?…"
+    for person in (coordinator, admin):
+        [email] = await mailbox.wait_for(person["email"])
+        assert email["Subject"] == f"Webhook Aduan dinonaktifkan: {shown}"
+        text = text_of(email)
+        assert "tidak ada pengiriman yang berhasil sejak 26-11-2026 10:00 WIB" in text
+        assert f"POST /api/v1/webhooks/endpoints/{endpoint.id}/recover" in text
+        assert f"PATCH /api/v1/webhooks/endpoints/{endpoint.id}" in text
+        # Neither the query string (a receiver may keep a token there) nor the signing secret.
+        seen = f"{email['Subject']}\n{text}\n{html_of(email)}"
+        assert "rahasia-penerima" not in seen and endpoint.secret not in seen
+    assert mailbox.to(elsewhere["email"]) == mailbox.to(citizen["email"]) == []
+    assert {m.channel for m in await messages(people)} == {"email"}
+
+
+async def test_a_regional_systems_endpoint_disabled_is_told_to_the_admins(
+    people: Runtime, mailbox: Mailbox
+) -> None:
+    first = await account(people, EventType.account_staff_created, role="admin")
+    second = await account(
+        people, EventType.account_staff_created, role="admin", preferences={"language": "en"}
+    )
+    coordinator = await account(
+        people,
+        EventType.account_staff_created,
+        role="coordinator",
+        agency_id=uuid.UUID((await agency(people))["id"]),
+    )
+    endpoint = await add_endpoint(
+        people,
+        "https://lapor.acehprov.go.id/aduan",
+        owner_kind="regional_system",
+        owner_ref="api_key:k-aceh",
+    )
+
+    await webhook_event(
+        people,
+        EventType.webhook_endpoint_disabled,
+        **owner_of(endpoint),
+        reason="gone",
+        url=endpoint.url,
+        failing_since=None,
+    )
+    await send_due(people)
+
+    [indonesian] = await mailbox.wait_for(first["email"])
+    assert (
+        indonesian["Subject"] == "Webhook Aduan dinonaktifkan: https://lapor.acehprov.go.id/aduan"
+    )
+    assert "penerima menjawab 410 Gone" in text_of(indonesian)
+    [english] = await mailbox.wait_for(second["email"])
+    assert english["Subject"] == "Aduan webhook disabled: https://lapor.acehprov.go.id/aduan"
+    assert "the receiver answered 410 Gone" in text_of(english)
+    assert mailbox.to(coordinator["email"]) == []
+
+
+async def test_dead_letters_of_one_endpoint_email_each_person_once_a_day(
+    people: Runtime, mailbox: Mailbox
+) -> None:
+    target = await agency(people)
+    coordinator = await account(
+        people,
+        EventType.account_staff_created,
+        role="coordinator",
+        agency_id=uuid.UUID(target["id"]),
+    )
+    admin = await account(people, EventType.account_staff_created, role="admin")
+    failing = await add_endpoint(
+        people, "https://sp4n.example.go.id/a", owner_kind="agency", owner_ref=target["id"]
+    )
+    also_failing = await add_endpoint(
+        people, "https://sp4n.example.go.id/b", owner_kind="agency", owner_ref=target["id"]
+    )
+
+    await webhook_event(people, EventType.webhook_delivery_exhausted, **exhausted(failing))
+    await webhook_event(people, EventType.webhook_delivery_exhausted, **exhausted(failing))
+    await webhook_event(people, EventType.webhook_delivery_exhausted, **exhausted(also_failing))
+    await send_due(people)
+
+    for person in (coordinator, admin):
+        emails = await mailbox.wait_for(person["email"], count=2)
+        assert sorted(e["Subject"] for e in emails) == [
+            "Pengiriman webhook Aduan gagal: https://sp4n.example.go.id/a",
+            "Pengiriman webhook Aduan gagal: https://sp4n.example.go.id/b",
+        ]
+        text = text_of(emails[0])
+        assert "gagal pada semua 8 percobaan (terakhir: HTTP 500)" in text
+        assert "sejak 30-11-2026 08:00 WIB" in text
+    assert len(await messages(people)) == 4

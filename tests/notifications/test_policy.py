@@ -220,6 +220,7 @@ async def test_exhaustion_dead_letters_the_delivery_and_tells_owner_and_admins(
     assert data["delivery_id"] == str(delivery_id) and data["attempts"] == 4
     assert (data["owner_kind"], data["owner_ref"]) == ("regional_system", owner)
     assert data["last_status_code"] == 500
+    assert data["url"] == receiver.url and data["failing_since"] is not None  # for the email
 
     # An event other endpoints subscribe to by name: the owner's other ones and the admins'.
     exhausted = [EventType.webhook_delivery_exhausted.value]
