@@ -155,7 +155,9 @@ class _Parts:
 
     def on_header_end(self) -> None:
         name = bytes(self.header_name).decode("latin-1").strip().lower()
-        self.headers[name] = bytes(self.header_value).decode("utf-8", "replace").strip()
+        # Byte for byte (latin-1): parse_options_header encodes back to latin-1, and the UTF-8
+        # names and file names browsers send raw are decoded from its bytes below.
+        self.headers[name] = bytes(self.header_value).decode("latin-1").strip()
         self.header_name = bytearray()
         self.header_value = bytearray()
 

@@ -378,6 +378,10 @@ NO_FILE, NO_FILE_TYPE = multipart([("follow_up_id", None, None, b"")])
 UNKNOWN_FIELD, UNKNOWN_TYPE = multipart(
     [("catatan", None, None, b"hai"), ("file", "a.pdf", "application/pdf", pdf_bytes())]
 )
+# A field name outside Latin-1, sent raw in UTF-8 as browsers do (once a 500).
+UTF8_FIELD, UTF8_FIELD_TYPE = multipart(
+    [("线索", None, None, b"hai"), ("file", "a.pdf", "application/pdf", pdf_bytes())]
+)
 TWO_FILES, TWO_FILES_TYPE = multipart(
     [("file", "a.pdf", "application/pdf", pdf_bytes()), ("file", "b.pdf", None, pdf_bytes())]
 )
@@ -404,6 +408,7 @@ REFUSED: list[tuple[str, Send, int, str | None, str | None]] = [
     ("no file part", raw(NO_FILE, NO_FILE_TYPE), 422, "/file", "missing"),
     ("two file parts", raw(TWO_FILES, TWO_FILES_TYPE), 422, "/file", "one_file_only"),
     ("an unknown field", raw(UNKNOWN_FIELD, UNKNOWN_TYPE), 422, "/catatan", "unknown_field"),
+    ("a field name in UTF-8", raw(UTF8_FIELD, UTF8_FIELD_TYPE), 422, "/线索", "unknown_field"),
     ("malformed multipart", raw(b"no boundary here at all", MULTIPART), 400, "/file",
      "malformed_multipart"),
     ("multipart cut off", raw(TRUNCATED[:-30], MULTIPART), 400, "/file", "malformed_multipart"),
