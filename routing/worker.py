@@ -55,7 +55,12 @@ async def refresh_statistics(ctx: Ctx) -> int:
     """The statistics' watermark job (routing/stats/refresh.py)."""
     runtime = runtime_of(ctx)
     try:
-        return await refresh_stats(runtime, max_steps=50)
+        # A bounded share of the worker: complaints' events come first, the statistics catch
+        # up over the next runs (a run that outlived the job timeout lost its last batch and
+        # held the worker's CPU from the events).
+        return await refresh_stats(
+            runtime, max_steps=50, budget_seconds=runtime.settings.stats_refresh_max_seconds
+        )
     except TRANSIENT as exc:
         log.warning("stats refresh: %r", exc)
         return 0

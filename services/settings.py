@@ -340,7 +340,13 @@ class Settings(BaseSettings):
         "(a transaction that committed late is not missed)",
     )
     stats_refresh_batch: int = Field(
-        default=2000, ge=1, description="Complaints whose facts one refresh step recomputes"
+        default=500, ge=1, description="Complaints whose facts one refresh step recomputes"
+    )
+    stats_refresh_max_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Time one refresh run may spend before it leaves the rest to the next run "
+        "(it stops after the batch in progress)",
     )
     stats_stalled_working_days: int = Field(
         default=5,

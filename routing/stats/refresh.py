@@ -8,6 +8,7 @@ is recorded but visible only when its transaction commits, so the latest events 
 at the next run rather than missed. Complaints with no facts at all (data that existed before
 the job) are picked up by a one-time backfill."""
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -109,12 +110,19 @@ async def look_again_for_complaints_without_facts(session: AsyncSession) -> None
     await StatsRepository(session).forget_watermark(BACKFILLED)
 
 
-async def refresh(runtime: Runtime, max_steps: int = 1000) -> int:
-    """Refresh until caught up (or `max_steps` batches); returns the complaints refreshed."""
+async def refresh(
+    runtime: Runtime, max_steps: int = 1000, budget_seconds: float | None = None
+) -> int:
+    """Refresh until caught up, or `max_steps` batches, or (past the first batch) the budget
+    spent; returns the complaints refreshed. Each batch commits: the rest waits for the next
+    run."""
     settings = runtime.settings
     overlap = timedelta(seconds=settings.stats_refresh_overlap_seconds)
     total = 0
-    for _ in range(max_steps):
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    for step in range(max_steps):
+        if step and deadline is not None and time.monotonic() >= deadline:
+            break
         now = await platform_now(settings, runtime.redis)
         async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
             done, more = await refresh_step(session, now, overlap, settings.stats_refresh_batch)

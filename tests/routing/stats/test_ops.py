@@ -159,6 +159,38 @@ async def test_a_refresh_of_more_complaints_than_one_statement_binds(
     assert stored == 1400
 
 
+async def test_a_refresh_run_stops_after_its_time_budget_and_the_next_goes_on(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    complaints = [
+        await add_complaint(session, created_at=NOW - timedelta(hours=1)) for _ in range(6)
+    ]
+    await session.commit()
+    small = Runtime(
+        runtime.settings.model_copy(update={"stats_refresh_batch": 2}),
+        runtime.engine,
+        runtime.sessionmaker,
+        runtime.redis,
+        runtime.publisher,
+    )
+    ids = [c.id for c in complaints]
+
+    async def with_facts() -> int:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(StatsComplaintFact)
+                .where(StatsComplaintFact.complaint_id.in_(ids))
+            )
+            or 0
+        )
+
+    await refresh(small, budget_seconds=0)  # one batch, then the budget is spent
+    assert await with_facts() == 2
+    await refresh(small)
+    assert await with_facts() == 6
+
+
 async def test_the_ops_lists_name_overdue_returned_and_stalled_complaints(
     session: AsyncSession, runtime: Runtime, ops: httpx.AsyncClient
 ) -> None:
