@@ -435,30 +435,11 @@ class ComplaintService:
     ) -> Page[ComplaintSummary]:
         """The complaints a citizen filed with their account, newest first."""
         assert principal.subject is not None  # the policy admits citizens only
-        after = decode_cursor(cursor)
-        try:
-            before_id = uuid.UUID(after) if after else None
-        except ValueError as exc:
-            raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc
+        before_id = before_id_of(cursor)
         rows = await self.complaints.by_reporter_account(
             uuid.UUID(principal.subject), before_id, limit + 1
         )
-        items = [
-            ComplaintSummary(
-                tracking_id=c.tracking_id,
-                status=Status(c.status),
-                status_label=STATUS_LABELS[Status(c.status)],
-                report_type=ReportType(c.report_type),
-                title=c.title,
-                category=c.category_code,
-                region_code=c.region_code,
-                created_at=c.created_at,
-                updated_at=c.updated_at,
-            )
-            for c in rows[:limit]
-        ]
-        next_cursor = encode_cursor(str(rows[limit - 1].id)) if len(rows) > limit else None
-        return Page(items=items, next_cursor=next_cursor)
+        return summary_page(rows, limit)
 
     async def categories(self, language: str) -> list[CategoryOut]:
         return [
@@ -511,6 +492,35 @@ def facts(complaint: Complaint) -> ComplaintFacts:
         reporter_account_id=complaint.reporter_account_id,
         reporter_token_hash=complaint.reporter_token_hash,
     )
+
+
+def before_id_of(cursor: str | None) -> uuid.UUID | None:
+    """The id a newest-first page of complaints continues below (its cursor), or None."""
+    after = decode_cursor(cursor)
+    try:
+        return uuid.UUID(after) if after else None
+    except ValueError as exc:
+        raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc
+
+
+def summary_page(rows: list[Complaint], limit: int) -> Page[ComplaintSummary]:
+    """A newest-first page of complaints (`limit` + 1 rows read: one more means a next page)."""
+    items = [
+        ComplaintSummary(
+            tracking_id=c.tracking_id,
+            status=Status(c.status),
+            status_label=STATUS_LABELS[Status(c.status)],
+            report_type=ReportType(c.report_type),
+            title=c.title,
+            category=c.category_code,
+            region_code=c.region_code,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+        for c in rows[:limit]
+    ]
+    next_cursor = encode_cursor(str(rows[limit - 1].id)) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)
 
 
 def complaint_view(

@@ -23,18 +23,18 @@ from intake.conversation.schemas import (
     RatingOut,
 )
 from intake.repository import ComplaintRepository, ReferenceRepository
-from intake.schemas import ComplaintSummary, ReportType
-from intake.service import complaint_view, facts
+from intake.schemas import ComplaintSummary
+from intake.service import before_id_of, complaint_view, facts, summary_page
 from services import clock
 from services.complaints import record_complaint_event, transition
 from services.conversation import attach_texts, readable, record_conversation_event
 from services.domain.calendar import add_working_days
-from services.domain.lifecycle import STATUS_LABELS, Status
+from services.domain.lifecycle import Status
 from services.domain.regions import timezone_of
 from services.domain.sla import REOPEN_WINDOW_DAYS, VERIFICATION_TIMEZONE
 from services.events.catalogue import EventType
 from services.models import Complaint, Event
-from services.pagination import Page, decode_cursor, encode_cursor
+from services.pagination import Page
 from services.policy import not_visible
 from services.principal import Principal
 from services.privacy import audience_for, is_reporter
@@ -316,25 +316,6 @@ class ConversationService:
     ) -> Page[ComplaintSummary]:
         """The complaints a citizen follows, newest first."""
         account = uuid.UUID(principal.subject or "")
-        after = decode_cursor(cursor)
-        try:
-            before_id = uuid.UUID(after) if after else None
-        except ValueError as exc:
-            raise ProblemError("validation_failed", errors=[("/cursor", "invalid_cursor")]) from exc
+        before_id = before_id_of(cursor)
         rows = await self.conversation.followed(account, before_id, limit + 1)
-        items = [
-            ComplaintSummary(
-                tracking_id=c.tracking_id,
-                status=Status(c.status),
-                status_label=STATUS_LABELS[Status(c.status)],
-                report_type=ReportType(c.report_type),
-                title=c.title,
-                category=c.category_code,
-                region_code=c.region_code,
-                created_at=c.created_at,
-                updated_at=c.updated_at,
-            )
-            for c in rows[:limit]
-        ]
-        next_cursor = encode_cursor(str(rows[limit - 1].id)) if len(rows) > limit else None
-        return Page(items=items, next_cursor=next_cursor)
+        return summary_page(list(rows), limit)
