@@ -215,6 +215,7 @@ class EndpointState:
     owner_ref: str | None
     url: str
     failing_since: datetime | None
+    last_success_at: datetime | None = None
 
 
 @dataclass(frozen=True)

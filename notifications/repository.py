@@ -167,7 +167,7 @@ CLAIM = text(
 LOCK_CIRCUITS = text(
     """
     SELECT id, failure_streak, circuit_trips, circuit_open_until, now() AS now,
-           active, owner_kind, owner_ref, url, failing_since
+           active, owner_kind, owner_ref, url, failing_since, last_success_at
     FROM webhook_endpoints
     WHERE id = ANY(CAST(:ids AS uuid[]))
     ORDER BY id
@@ -490,7 +490,13 @@ class DispatchRepository:
                 row.failure_streak, row.circuit_trips, row.circuit_open_until
             )
             states[row.id] = EndpointState(
-                row.id, row.active, row.owner_kind, row.owner_ref, row.url, row.failing_since
+                row.id,
+                row.active,
+                row.owner_kind,
+                row.owner_ref,
+                row.url,
+                row.failing_since,
+                row.last_success_at,
             )
         return now, circuits, states
 

@@ -147,8 +147,14 @@ class EndpointOut(BaseModel):
     previous_secret_expires_at: datetime | None = Field(
         default=None, description="Until then the previous secret signs too (after a rotation)"
     )
-    last_success_at: datetime | None = None
-    failing_since: datetime | None = None
+    last_success_at: datetime | None = Field(
+        default=None,
+        description="A recent successful attempt (kept to the minute while the endpoint is "
+        "healthy)",
+    )
+    failing_since: datetime | None = Field(
+        default=None, description="The first failed attempt since the last success"
+    )
     created_at: datetime
 
 

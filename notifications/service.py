@@ -513,7 +513,9 @@ class DispatchService:
                 health[o.endpoint_id] = (True, max(at, seen) if ok else at)
             elif not ok:
                 health[o.endpoint_id] = (False, min(at, seen))
-        await self.repository.save_health(health)
+        await self.repository.save_health(
+            {i: h for i, h in health.items() if _health_changed(states[i], *h)}
+        )
         for o in recorded:
             state = states[o.endpoint_id]
             if o.status == DeliveryStatus.dead and not o.gone:
@@ -596,6 +598,18 @@ class DispatchService:
 
 
 SYSTEM_NOTIFICATIONS = system("notifications")
+# A healthy endpoint's last success is written at most this often: rewriting its row after
+# every batch of attempts made each record step an UPDATE of every endpoint it touched.
+LAST_SUCCESS_RESOLUTION = timedelta(seconds=60)
+
+
+def _health_changed(state: EndpointState, ok: bool, at: datetime) -> bool:
+    """Whether a batch's health (a success at `at`, or failing since `at`) must be written."""
+    if not ok:
+        return state.failing_since is None  # an endpoint failing already keeps its first failure
+    if state.failing_since is not None or state.last_success_at is None:
+        return True
+    return at - state.last_success_at >= LAST_SUCCESS_RESOLUTION
 
 
 def _owner(state: EndpointState) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from arq.cron import CronJob, cron
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.people.channels import build_channels
+from notifications.people.domain import FOLLOWED, UNFOLLOWED
 from notifications.people.repository import MessageRepository
 from notifications.people.sender import PeopleSender, SenderConfig, wake_senders
 from notifications.people.service import PeopleService
@@ -27,6 +28,8 @@ from services.worker import TRANSIENT, Ctx, runtime_of
 
 log = get_logger(__name__)
 WIB_UTC_OFFSET_HOURS = 7
+# Complaint events that change the directory (followers) whether or not a channel is set up.
+DIRECTORY_EVENTS = frozenset({FOLLOWED, UNFOLLOWED})
 
 
 async def start_sender(runtime: Runtime) -> PeopleSender:
@@ -45,6 +48,8 @@ async def plan_messages(session: AsyncSession, event: EventEnvelope, runtime: Ru
     if event.type in INTERNAL_EVENTS:
         await people.on_event(event)
         return
+    if not people.any_channel_configured and event.type not in DIRECTORY_EVENTS:
+        return  # no message could be sent, and the directory does not change: no savepoint
     try:
         async with session.begin_nested():
             planned = await people.on_event(event)

@@ -108,6 +108,10 @@ class PeopleService:
         self.complaints = ComplaintReadRepository(session)
         self.messages = MessageRepository(session)
 
+    @property
+    def any_channel_configured(self) -> bool:
+        return any(channel.configured for channel in self.channels.values())
+
     # --- events ------------------------------------------------------------------------------
 
     async def on_event(self, event: EventEnvelope) -> int:
@@ -126,6 +130,9 @@ class PeopleService:
             return 0
         if event.type == EventType.account_deactivated:
             await self.directory.deactivate_contact(uuid.UUID(data["account_id"]))
+            return 0
+        if not self.any_channel_configured:
+            # Nothing could be sent: finding the recipients would be wasted queries per event.
             return 0
         if event.type in ENDPOINT_KINDS:
             return await self._store(await self._for_endpoint_owner(event))
