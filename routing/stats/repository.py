@@ -1,6 +1,6 @@
 """All of the statistics' SQL: the refresh job's reads and writes of the aggregates, the
 statistics calls' reads of them (never of the complaint table), the ops lists and the export
-cursor. Routing owns stats_complaint_facts, stats_weekly and stats_watermarks."""
+cursor. Routing owns stats_complaint_facts, stats_weekly, stats_spans and stats_watermarks."""
 
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
