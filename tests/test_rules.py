@@ -141,6 +141,7 @@ OWNERS: dict[str, set[str]] = {
     "StatsComplaintFact": {"routing"},
     "StatsWeekly": {"routing"},
     "StatsWeeklyAgency": {"routing"},
+    "StatsSpan": {"routing"},
     "StatsWatermark": {"routing"},
     # notifications to people (issue 9, people)
     "NotificationContact": {"notifications"},

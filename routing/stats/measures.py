@@ -6,8 +6,10 @@ and trends. Rates are percentages with their numerator and denominator; a measur
 denominator is below `stats_min_count` is flagged `small` and left out of grades.
 """
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from services.models.stats import HISTOGRAM_BUCKETS
 
@@ -63,6 +65,35 @@ MEASURES: dict[str, str] = {
     "reopen_rate": "% of resolved complaints reopened by the reporter",
     "rating": "average reporter rating (1-5)",
 }
+# The sums (and histograms) each measure is computed from: a call that shows a few measures
+# (a trend, the ranking) sums only these.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "complaints": ("complaints",),
+    "per_100k": ("complaints",),
+    **{f"{name}_share": SHARES for name in SHARES},
+    **{f"{kind}_compliance": (f"{kind}_met", f"{kind}_counted") for kind in CLOCKS},
+    **{f"{kind}_{p}_days": (f"{kind}_hist",) for kind in CLOCKS for p in ("median", "p90")},
+    "backlog": ("open",),
+    "overdue": ("open", "overdue"),
+    "overdue_share": ("open", "overdue"),
+    "backlog_on_time": ("open", "overdue"),
+    "escalation_rate": ("escalated", "complaints"),
+    "escalations": ("escalations",),
+    "return_rate": ("returned", "complaints"),
+    "returns": ("returns",),
+    "forwarding_rate": ("forwarded", "complaints"),
+    "first_contact_resolution": ("first_contact_resolved", "resolved"),
+    "reopen_rate": ("reopened", "resolved"),
+    "rating": ("rated", "rating_sum"),
+}
+
+
+def needed(measures: Iterable[str]) -> tuple[str, ...]:
+    """The sums and histograms these measures are computed from, in SUMS/HISTOGRAMS order."""
+    found = {column for name in measures for column in NEEDS[name]}
+    return tuple(c for c in (*SUMS, *HISTOGRAMS) if c in found)
+
+
 # How a measure becomes a 0-100 score for grading (higher is better).
 SCORED = {
     "verification_compliance",
@@ -114,16 +145,12 @@ class Measure:
 def percentile(histogram: Sequence[int], fraction: float) -> int | None:
     """Nearest rank: the least value with at least `fraction` of the observations at or below
     it (the median of 1, 2, 3, 4 working days is 2)."""
-    total = sum(histogram)
+    seen = list(accumulate(histogram))  # observations at or below each value
+    total = seen[-1] if seen else 0
     if total == 0:
         return None
     rank = max(1, -(-total * round(fraction * 100) // 100))  # ceil(total × fraction)
-    seen = 0
-    for value, count in enumerate(histogram):
-        seen += count
-        if seen >= rank:
-            return value
-    return len(histogram) - 1
+    return min(bisect_left(seen, rank), len(histogram) - 1)
 
 
 def _rate(numerator: int, denominator: int, min_count: int) -> Measure:

@@ -1,11 +1,11 @@
 """All of the statistics' SQL: the refresh job's reads and writes of the aggregates, the
 statistics calls' reads of them (never of the complaint table), the ops lists and the export
-cursor. Routing owns stats_complaint_facts, stats_weekly and stats_watermarks."""
+cursor. Routing owns stats_complaint_facts, stats_weekly, stats_spans and stats_watermarks."""
 
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, select, text, tuple_
@@ -24,13 +24,14 @@ from services.models import (
     Event,
     Region,
     StatsComplaintFact,
+    StatsSpan,
     StatsWatermark,
     StatsWeekly,
     StatsWeeklyAgency,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from services.models.stats import HISTOGRAM_BUCKETS
+from services.models.stats import HISTOGRAM_BUCKETS, SPAN_EPOCH, SPAN_LEVELS
 
 # Any row shape (SQLAlchemy 2.1's Select is variadic).
 AnySelect = Select[*tuple[Any, ...]]
@@ -38,10 +39,16 @@ REPORT_TYPES = ("pengaduan", "aspirasi", "permintaan_informasi")
 CHANNELS = tuple(c.value for c in Channel)
 
 
-def _counts_by(column: str, values: Sequence[str]) -> str:
-    """A JSON object of the rows per value (values with no rows left out)."""
-    pairs = ", ".join(f"'{v}', nullif(count(*) FILTER (WHERE {column} = '{v}'), 0)" for v in values)
-    return f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
+# The complaints per value of each dimension, one int column each: `<dimension>_<value>`.
+BREAKDOWNS: dict[str, tuple[str, ...]] = {
+    "status": tuple(s.value for s in Status),
+    "report_type": REPORT_TYPES,
+    "channel": CHANNELS,
+}
+BREAKDOWN_COLUMNS = tuple(f"{d}_{v}" for d, values in BREAKDOWNS.items() for v in values)
+# A rollup row's int columns, then its histograms.
+COUNT_COLUMNS = ("complaints", *BREAKDOWN_COLUMNS, *(c for c in SUMS if c != "complaints"))
+CELL_COLUMNS = (*COUNT_COLUMNS, *HISTOGRAMS)
 
 
 def _histogram(kind: str) -> str:
@@ -57,9 +64,11 @@ def _histogram(kind: str) -> str:
 FACT_AGGREGATES = ",\n".join(
     [
         "count(*)::int AS complaints",
-        f"{_counts_by('status', [s.value for s in Status])} AS by_status",
-        f"{_counts_by('report_type', REPORT_TYPES)} AS by_report_type",
-        f"{_counts_by('channel', CHANNELS)} AS by_channel",
+        *(
+            f"count(*) FILTER (WHERE {d} = '{v}')::int AS {d}_{v}"
+            for d, values in BREAKDOWNS.items()
+            for v in values
+        ),
         "count(*) FILTER (WHERE share = 'finished')::int AS finished",
         "count(*) FILTER (WHERE share = 'in_process')::int AS in_process",
         "count(*) FILTER (WHERE share = 'no_follow_up')::int AS no_follow_up",
@@ -82,12 +91,7 @@ FACT_AGGREGATES = ",\n".join(
         "coalesce(sum(rating), 0)::int AS rating_sum",
     ]
 )
-ROLLUP_COLUMNS = (
-    "week, region_code, category_code, complaints, by_status, by_report_type, by_channel, "
-    + ", ".join(c for c in SUMS if c != "complaints")
-    + ", "
-    + ", ".join(HISTOGRAMS)
-)
+ROLLUP_COLUMNS = "week, region_code, category_code, " + ", ".join(CELL_COLUMNS)
 REBUILD_CELLS = f"""
 INSERT INTO stats_weekly ({ROLLUP_COLUMNS})
 SELECT {ROLLUP_COLUMNS} FROM (
@@ -113,14 +117,54 @@ SELECT {AGENCY_COLUMNS} FROM (
     GROUP BY GROUPING SETS ((week, agency_id, category_code), (week, agency_id))
 ) AS cell
 """
-# The rollup's sums, summed again over a period and a set of regions.
-ROLLUP_SUMS = ", ".join(
-    [f"sum({c})::int AS {c}" for c in SUMS]
-    + [
-        f"ARRAY[{', '.join(f'sum({h}[{i + 1}])::int' for i in range(HISTOGRAM_BUCKETS))}] AS {h}"
-        for h in HISTOGRAMS
-    ]
-)
+
+
+def _sums(columns: Sequence[str] = CELL_COLUMNS) -> str:
+    """The rollup's columns summed again (over a period, a set of regions, a span)."""
+    return ", ".join(
+        f"ARRAY[{', '.join(f'sum({c}[{i + 1}])::int' for i in range(HISTOGRAM_BUCKETS))}] AS {c}"
+        if c in HISTOGRAMS
+        else f"sum({c})::int AS {c}"
+        for c in columns
+    )
+
+
+# A span of level k sums the spans of the level below it (the weekly rows for the first level)
+# that start within it, per region and category.
+REBUILD_SPANS = f"""
+INSERT INTO stats_spans (level, start, region_code, category_code, {", ".join(CELL_COLUMNS)})
+SELECT CAST(:level AS smallint), node.start, child.region_code, child.category_code, {_sums()}
+FROM unnest(CAST(:starts AS date[]), CAST(:regions AS varchar[])) AS node(start, region_code)
+JOIN ({{source}}) AS child ON child.region_code = node.region_code
+    AND child.start >= node.start AND child.start < node.start + CAST(:days AS int)
+GROUP BY node.start, child.region_code, child.category_code
+"""
+CELL_LIST = ", ".join(CELL_COLUMNS)
+
+
+def span_start(week: date, level: int) -> date:
+    """The Monday the span of 2**level weeks holding `week` starts on."""
+    size = 7 * 2**level
+    return SPAN_EPOCH + timedelta(days=(week - SPAN_EPOCH).days // size * size)
+
+
+def cover(first: date, last: date) -> tuple[list[date], list[tuple[int, date]]]:
+    """The weeks first..last (Mondays) as the fewest whole spans (level, start) and the weeks
+    left over at the edges: a year is ~8 rows per region and category instead of 53."""
+    weeks: list[date] = []
+    spans: list[tuple[int, date]] = []
+    week = first
+    while week <= last:
+        for level in sorted(SPAN_LEVELS, reverse=True):
+            end = week + timedelta(weeks=2**level - 1)
+            if span_start(week, level) == week and end <= last:
+                spans.append((level, week))
+                week = end + timedelta(weeks=1)
+                break
+        else:
+            weeks.append(week)
+            week += timedelta(weeks=1)
+    return weeks, spans
 
 
 def _region_key(level: str) -> str:
@@ -330,6 +374,32 @@ class StatsRepository:
             text(REBUILD_CELLS),
             {"weeks": [c[0] for c in cells], "regions": [c[1] for c in cells]},
         )
+        await self._rebuild_spans(cells)
+
+    async def _rebuild_spans(self, cells: Collection[tuple[date, str]]) -> None:
+        """Recompute the spans holding these cells, level by level from the one below."""
+        source = f"SELECT week AS start, region_code, category_code, {CELL_LIST} FROM stats_weekly"
+        for level in sorted(SPAN_LEVELS):
+            nodes = sorted({(span_start(week, level), region) for week, region in cells})
+            await self.session.execute(
+                StatsSpan.__table__.delete().where(  # type: ignore[attr-defined]
+                    StatsSpan.level == level,
+                    tuple_(StatsSpan.start, StatsSpan.region_code).in_(nodes),
+                )
+            )
+            await self.session.execute(
+                text(REBUILD_SPANS.format(source=source)),
+                {
+                    "level": level,
+                    "days": 7 * 2**level,
+                    "starts": [n[0] for n in nodes],
+                    "regions": [n[1] for n in nodes],
+                },
+            )
+            source = (
+                f"SELECT start, region_code, category_code, {CELL_LIST} FROM stats_spans "
+                f"WHERE level = {level}"
+            )
 
     async def rebuild_agencies(self, cells: Collection[tuple[date, uuid.UUID]]) -> None:
         """Recompute the rollup rows of (week, agency) cells from their facts."""
@@ -381,69 +451,75 @@ class StatsRepository:
     def _period(self, first: date, last: date, category: str | None) -> dict[str, Any]:
         return {"first": first, "last": last, "category": category or ""}
 
+    def _covered(self, first: date, last: date, category: str | None) -> dict[str, Any]:
+        weeks, spans = cover(first, last)
+        return {
+            "weeks": weeks,
+            "levels": [level for level, _ in spans],
+            "starts": [start for _, start in spans],
+            "category": category or "",
+        }
+
+    def _cells(self, columns: str, where: str) -> str:
+        """The weekly rows and spans that cover the period (`_covered`), filtered."""
+        return (
+            f"SELECT region_code, category_code, {columns} FROM stats_weekly "
+            f"WHERE week = ANY(CAST(:weeks AS date[])) AND {where} UNION ALL "
+            f"SELECT region_code, category_code, {columns} FROM stats_spans "
+            "WHERE (level, start) IN (SELECT * FROM unnest(CAST(:levels AS smallint[]), "
+            f"CAST(:starts AS date[]))) AND {where}"
+        )
+
     async def region_totals(
-        self, level: str, first: date, last: date, category: str | None
+        self,
+        level: str,
+        first: date,
+        last: date,
+        category: str | None,
+        columns: Sequence[str] = CELL_COLUMNS,
     ) -> list[dict[str, Any]]:
-        """Per region of `level`, the sums of the weeks first..last (Mondays)."""
-        key = _region_key(level)
+        """Per region of `level`, the sums of `columns` (default all: the measures' sums and
+        histograms, and the breakdowns by status, report type and channel) over the weeks
+        first..last (Mondays)."""
         rows = await self.session.execute(
             text(
-                f"SELECT {key} AS code, {ROLLUP_SUMS} FROM stats_weekly "
-                "WHERE category_code = :category AND week BETWEEN :first AND :last "
-                f"AND {_level_filter(level)} GROUP BY 1"
+                f"SELECT {_region_key(level)} AS code, {_sums(columns)} "
+                f"FROM ({self._cells(', '.join(columns), 'category_code = :category')}) AS cell "
+                f"WHERE {_level_filter(level)} GROUP BY 1"
             ),
-            self._period(first, last, category),
+            self._covered(first, last, category),
         )
         return [dict(r._mapping) for r in rows]
 
-    async def region_breakdowns(
+    async def region_categories(
         self, level: str, first: date, last: date, category: str | None
-    ) -> list[tuple[str, str, str, int]]:
-        """(region, dimension, value, complaints) for status, report type, channel, category."""
-        return await self._breakdowns(
-            "stats_weekly",
-            _region_key(level),
-            _level_filter(level),
-            self._period(first, last, category),
-        )
-
-    async def _breakdowns(
-        self, table: str, key: str, where: str, params: dict[str, Any]
-    ) -> list[tuple[str, str, str, int]]:
-        where = f"week BETWEEN :first AND :last AND {where}"
+    ) -> list[tuple[str, str, int]]:
+        """(region, category, complaints) over the weeks first..last."""
+        where = "category_code <> '' AND (:category = '' OR category_code = :category)"
         rows = await self.session.execute(
             text(
-                " UNION ALL ".join(
-                    [
-                        f"SELECT {key}, '{dim}', e.key, sum(e.value::int)::int "
-                        f"FROM {table}, jsonb_each_text({column}) AS e "
-                        f"WHERE category_code = :category AND {where} GROUP BY 1, 3"
-                        for dim, column in (
-                            ("status", "by_status"),
-                            ("report_type", "by_report_type"),
-                            ("channel", "by_channel"),
-                        )
-                    ]
-                    + [
-                        f"SELECT {key}, 'category', category_code, sum(complaints)::int "
-                        f"FROM {table} WHERE category_code <> '' "
-                        "AND (:category = '' OR category_code = :category) "
-                        f"AND {where} GROUP BY 1, 3"
-                    ]
-                )
+                f"SELECT {_region_key(level)}, category_code, sum(complaints)::int "
+                f"FROM ({self._cells('complaints', where)}) AS cell "
+                f"WHERE {_level_filter(level)} GROUP BY 1, 2"
             ),
-            params,
+            self._covered(first, last, category),
         )
-        return [(str(r[0]), r[1], r[2], r[3]) for r in rows]
+        return [(str(r[0]), r[1], r[2]) for r in rows]
 
     async def weekly_totals(
-        self, prefix: str | None, first: date, last: date, category: str | None
+        self,
+        prefix: str | None,
+        first: date,
+        last: date,
+        category: str | None,
+        columns: Sequence[str] = CELL_COLUMNS,
     ) -> list[dict[str, Any]]:
-        """Per week, the sums over the regions under `prefix` (every region without one)."""
+        """Per week, the sums of `columns` over the regions under `prefix` (every region
+        without one)."""
         where = "true" if not prefix else "(region_code = :prefix OR region_code LIKE :like)"
         rows = await self.session.execute(
             text(
-                f"SELECT week, {ROLLUP_SUMS} FROM stats_weekly "
+                f"SELECT week, {_sums(columns)} FROM stats_weekly "
                 "WHERE category_code = :category AND week BETWEEN :first AND :last "
                 f"AND {where} GROUP BY week ORDER BY week"
             ),
@@ -453,22 +529,29 @@ class StatsRepository:
 
     async def agency_totals(
         self, agency_id: uuid.UUID, first: date, last: date, category: str | None
-    ) -> tuple[dict[str, Any], list[tuple[str, str, int]]]:
-        """One agency's (offices rolled up) sums over the weeks, and its breakdowns."""
+    ) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+        """One agency's (offices rolled up) sums over the weeks, and its complaints per
+        category."""
         params = {**self._period(first, last, category), "agency": agency_id}
+        period = "agency_id = :agency AND week BETWEEN :first AND :last"
         row = (
             await self.session.execute(
                 text(
-                    f"SELECT {ROLLUP_SUMS} FROM stats_weekly_agencies WHERE agency_id = :agency "
-                    "AND category_code = :category AND week BETWEEN :first AND :last"
+                    f"SELECT {_sums()} FROM stats_weekly_agencies "
+                    f"WHERE category_code = :category AND {period}"
                 ),
                 params,
             )
         ).one()
-        breakdowns = await self._breakdowns(
-            "stats_weekly_agencies", "agency_id", "agency_id = :agency", params
+        categories = await self.session.execute(
+            text(
+                "SELECT category_code, sum(complaints)::int FROM stats_weekly_agencies "
+                "WHERE category_code <> '' AND (:category = '' OR category_code = :category) "
+                f"AND {period} GROUP BY 1"
+            ),
+            params,
         )
-        return dict(row._mapping), [(d, v, n) for _, d, v, n in breakdowns]
+        return dict(row._mapping), [(r[0], r[1]) for r in categories]
 
     async def agency(self, agency_id: uuid.UUID) -> tuple[str, str, str] | None:
         row = (

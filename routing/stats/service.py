@@ -2,7 +2,9 @@
 (routing/stats/measures.py), grade and rank. Never commits; reads only."""
 
 import uuid
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +17,10 @@ from routing.stats.measures import (
     Totals,
     compute,
     grade,
+    needed,
 )
 from routing.stats.refresh import WATERMARK
-from routing.stats.repository import RegionRow, StatsRepository
+from routing.stats.repository import BREAKDOWNS, RegionRow, StatsRepository
 from routing.stats.schemas import (
     AgencyStats,
     Counts,
@@ -78,37 +81,48 @@ class StatsService:
     async def refreshed_through(self) -> datetime | None:
         return await self.repository.watermark(WATERMARK)
 
-    def _counts(self, rows: list[tuple[str, str, int]]) -> Counts:
+    def _counts(self, row: Mapping[str, Any], categories: list[tuple[str, int]]) -> Counts:
+        """The breakdown columns of a summed row (values with no complaints left out)."""
         by: dict[str, dict[str, int]] = {
-            "status": {},
-            "report_type": {},
-            "channel": {},
-            "category": {},
+            dimension: {v: row[f"{dimension}_{v}"] for v in values if row.get(f"{dimension}_{v}")}
+            for dimension, values in BREAKDOWNS.items()
         }
-        for dimension, value, count in rows:
-            by[dimension][value] = count
+        by["category"] = dict(categories)
         return Counts(**by)
 
     async def _region_measures(
-        self, level: Level, period: Period, within: str | None = None
-    ) -> list[tuple[RegionRow, dict[str, Measure], Counts]]:
+        self,
+        level: Level,
+        period: Period,
+        within: str | None = None,
+        measures: Collection[str] | None = None,
+    ) -> list[tuple[RegionRow, dict[str, Measure], Counts | None]]:
+        """Every region of the level with its measures and counts; with `measures`, only the
+        sums those need are read (the others come out as of no complaints) and no counts."""
         regions = await self.repository.regions(level, within)
-        totals = {
-            row["code"]: Totals.of(row)
+        rows = {
+            row["code"]: row
             for row in await self.repository.region_totals(
-                level, period.first_week, period.last_week, period.category
+                level,
+                period.first_week,
+                period.last_week,
+                period.category,
+                *([needed(measures)] if measures is not None else []),
             )
         }
-        breakdowns: dict[str, list[tuple[str, str, int]]] = {}
-        for code, dimension, value, count in await self.repository.region_breakdowns(
-            level, period.first_week, period.last_week, period.category
-        ):
-            breakdowns.setdefault(code, []).append((dimension, value, count))
+        categories: dict[str, list[tuple[str, int]]] = {}
+        if measures is None:
+            for code, category, count in await self.repository.region_categories(
+                level, period.first_week, period.last_week, period.category
+            ):
+                categories.setdefault(code, []).append((category, count))
         return [
             (
                 region,
-                compute(totals.get(region.code, Totals()), self.min_count, region.population),
-                self._counts(breakdowns.get(region.code, [])),
+                compute(Totals.of(rows.get(region.code, {})), self.min_count, region.population),
+                None
+                if measures is not None
+                else self._counts(rows.get(region.code, {}), categories.get(region.code, [])),
             )
             for region in regions
         ]
@@ -126,7 +140,7 @@ class StatsService:
                     level=level,
                     population=region.population,
                     measures=_measures(measures),
-                    counts=counts,
+                    counts=counts or Counts(status={}, report_type={}, channel={}, category={}),
                 )
                 for region, measures, counts in found
             ],
@@ -140,7 +154,8 @@ class StatsService:
     async def ranking(self, level: Level, period: Period) -> RankingOut:
         policy = self.policy()
         graded = []
-        for region, measures, _ in await self._region_measures(level, period):
+        shown = {*SCORED, "complaints"}
+        for region, measures, _ in await self._region_measures(level, period, measures=shown):
             graded.append((region, measures, grade(measures, policy)))
         # Best score first; the ungraded last, by code.
         graded.sort(key=lambda g: (g[2].score is None, -(g[2].score or 0), g[0].code))
@@ -180,10 +195,10 @@ class StatsService:
         agency = await self.repository.agency(agency_id)
         if agency is None:
             raise not_visible("agency", agency_id)
-        row, breakdowns = await self.repository.agency_totals(
+        row, categories = await self.repository.agency_totals(
             agency_id, period.first_week, period.last_week, period.category
         )
-        counts = self._counts(breakdowns)
+        counts = self._counts(row, categories)
         return AgencyStats(
             agency_id=agency_id,
             code=agency[0],
@@ -207,7 +222,7 @@ class StatsService:
         rows = {
             row["week"]: Totals.of(row)
             for row in await self.repository.weekly_totals(
-                region, period.first_week, period.last_week, period.category
+                region, period.first_week, period.last_week, period.category, needed([measure])
             )
         }
         points = []

@@ -31,6 +31,7 @@ from services.models.routing import (
 )
 from services.models.stats import (
     StatsComplaintFact,
+    StatsSpan,
     StatsWatermark,
     StatsWeekly,
     StatsWeeklyAgency,
@@ -67,6 +68,7 @@ __all__ = [
     "Region",
     "RegionLevel",
     "StatsComplaintFact",
+    "StatsSpan",
     "StatsWatermark",
     "StatsWeekly",
     "StatsWeeklyAgency",

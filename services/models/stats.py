@@ -14,7 +14,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import ARRAY, ForeignKey, Index, Integer, SmallInteger, String, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base
@@ -22,6 +22,9 @@ from services.models.event import Event
 
 # Working-day histogram buckets: 0 … 60, the last holding 60 and more.
 HISTOGRAM_BUCKETS = 61
+# stats_spans: sums over 2**level weeks (4, 16, 64), aligned on Mondays counted from the epoch.
+SPAN_LEVELS = (2, 4, 6)
+SPAN_EPOCH = date(2000, 1, 3)  # a Monday
 
 
 class StatsComplaintFact(Base):
@@ -72,9 +75,25 @@ class RollupColumns:
     """The sums a rollup row keeps (one cell: a week × a region or an agency × a category)."""
 
     complaints: Mapped[int]
-    by_status: Mapped[dict[str, int]] = mapped_column(JSONB)
-    by_report_type: Mapped[dict[str, int]] = mapped_column(JSONB)
-    by_channel: Mapped[dict[str, int]] = mapped_column(JSONB)
+    # The complaints per status, report type and channel (BREAKDOWNS: `<dimension>_<value>`).
+    status_submitted: Mapped[int]
+    status_verified: Mapped[int]
+    status_dispositioned: Mapped[int]
+    status_in_progress: Mapped[int]
+    status_responded: Mapped[int]
+    status_resolved: Mapped[int]
+    status_on_hold: Mapped[int]
+    status_archived: Mapped[int]
+    status_returned: Mapped[int]
+    status_duplicate: Mapped[int]
+    report_type_pengaduan: Mapped[int]
+    report_type_aspirasi: Mapped[int]
+    report_type_permintaan_informasi: Mapped[int]
+    channel_mobile: Mapped[int]
+    channel_web: Mapped[int]
+    channel_sms: Mapped[int]
+    channel_regional_system: Mapped[int]
+    channel_open311: Mapped[int]
     finished: Mapped[int]
     in_process: Mapped[int]
     no_follow_up: Mapped[int]
@@ -120,6 +139,24 @@ class StatsWeeklyAgency(RollupColumns, Base):
     week: Mapped[date] = mapped_column(primary_key=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
+
+
+class StatsSpan(RollupColumns, Base):
+    """The weekly rows summed over aligned spans of 2**level weeks (SPAN_LEVELS: 4, 16 and 64
+    weeks, counted from SPAN_EPOCH), so a year's statistics read about 8 rows per region and
+    category instead of 53: the period is cut into whole spans and the weeks at its edges
+    (routing/stats/repository.py `cover`). Rebuilt with the weekly rows they sum."""
+
+    __tablename__ = "stats_spans"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    start: Mapped[date] = mapped_column(primary_key=True)  # a Monday
+    region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
+
+    __table_args__ = (
+        Index("ix_stats_spans_category_level_start", "category_code", "level", "start"),
+    )
 
 
 class StatsWatermark(Base):
