@@ -44,6 +44,7 @@ from notifications.sender import new_http_session, post_webhook
 from notifications.service import DispatchService
 from notifications.signing import signed_headers
 from notifications.vault import SecretUnreadable, unseal
+from services.db import SessionMaker
 from services.events.outbox import take_pending
 from services.logging import get_logger
 from services.runtime import Runtime
@@ -65,9 +66,15 @@ async def wake_dispatchers() -> None:
 
 
 class Dispatcher:
-    def __init__(self, runtime: Runtime, config: DispatchConfig) -> None:
+    def __init__(
+        self, runtime: Runtime, config: DispatchConfig, sessionmaker: SessionMaker | None = None
+    ) -> None:
+        """`sessionmaker`: the worker gives the dispatcher a pool of its own, so that its claims
+        and records never queue for a connection behind the process's event jobs (32 at once,
+        which can hold every pooled connection while they wait on each other's fan-outs)."""
         self.runtime = runtime
         self.config = config
+        self._sessions = sessionmaker or runtime.sessionmaker
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._waiting = False
@@ -143,7 +150,7 @@ class Dispatcher:
             claims: list[Claim] = []
             if room > 0:
                 try:
-                    async with self.runtime.sessionmaker() as session, session.begin():
+                    async with self._sessions() as session, session.begin():
                         claims = await DispatchService(session, self.config).claim(room)
                 except TRANSIENT as exc:
                     log.warning("webhook dispatcher: claim failed, retrying: %r", exc)
@@ -265,7 +272,7 @@ class Dispatcher:
         pause = FAULT_PAUSE_SECONDS
         while True:
             try:
-                async with self.runtime.sessionmaker() as session, session.begin():
+                async with self._sessions() as session, session.begin():
                     recorded = await DispatchService(session, self.config).record(batch)
                     events = take_pending(session)
             except TRANSIENT as exc:

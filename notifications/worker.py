@@ -12,13 +12,14 @@ and runs the dispatcher and the people sender that deliver them.
   and agency staff, the sender that sends them (its own table and leases) and two crons.
 """
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from notifications.config import DispatchConfig
 from notifications.dispatcher import Dispatcher, wake_dispatchers
 from notifications.people.jobs import people_crons, plan_messages, start_sender
 from notifications.people.sender import PeopleSender
 from notifications.service import FanOutService
+from services.db import create_engine, create_sessionmaker
 from services.events.catalogue import INTERNAL_EVENTS, Consumer
 from services.events.envelope import EventEnvelope
 from services.runtime import Runtime
@@ -29,6 +30,9 @@ from services.worker import shutdown as runtime_shutdown
 from services.worker import startup as runtime_startup
 
 DISPATCHER = "notifications.dispatcher"  # ctx key
+DISPATCH_ENGINE = "notifications.dispatch_engine"  # ctx key
+# The dispatcher's own connections: one for its claims, one for its records.
+DISPATCH_POOL_SIZE = 2
 SENDER = "notifications.people_sender"  # ctx key
 
 
@@ -38,7 +42,11 @@ async def startup(ctx: Ctx) -> None:
     stopped)."""
     await runtime_startup(ctx)
     runtime = runtime_of(ctx)
-    dispatcher = Dispatcher(runtime, DispatchConfig.from_settings(runtime.settings))
+    engine = create_engine(runtime.settings, pool_size=DISPATCH_POOL_SIZE)
+    ctx[DISPATCH_ENGINE] = engine
+    dispatcher = Dispatcher(
+        runtime, DispatchConfig.from_settings(runtime.settings), create_sessionmaker(engine)
+    )
     await dispatcher.start()
     ctx[DISPATCHER] = dispatcher
     ctx[SENDER] = await start_sender(runtime)
@@ -48,6 +56,9 @@ async def shutdown(ctx: Ctx) -> None:
     dispatcher: Dispatcher | None = ctx.pop(DISPATCHER, None)
     if dispatcher is not None:
         await dispatcher.stop()
+    engine: AsyncEngine | None = ctx.pop(DISPATCH_ENGINE, None)
+    if engine is not None:
+        await engine.dispose()
     sender: PeopleSender | None = ctx.pop(SENDER, None)
     if sender is not None:
         await sender.stop()
