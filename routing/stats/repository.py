@@ -4,7 +4,7 @@ cursor. Routing owns stats_complaint_facts, stats_weekly, stats_spans and stats_
 
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -349,17 +349,20 @@ class StatsRepository:
     async def save_facts(self, facts: Sequence[Facts]) -> None:
         if not facts:
             return
-        rows = [asdict(f) for f in facts]
-        # asyncpg binds at most 32,767 parameters per statement: chunks stay under it.
-        size = max(1, 30_000 // len(rows[0]))
-        for start in range(0, len(rows), size):
-            statement = insert(StatsComplaintFact).values(rows[start : start + size])
-            await self.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["complaint_id"],
-                    set_={k: statement.excluded[k] for k in rows[0] if k != "complaint_id"},
-                )
-            )
+        # Shallow (dataclasses.asdict deep-copies every list, a tenth of a refresh's time).
+        names = [f.name for f in fields(facts[0])]
+        rows = [{name: getattr(fact, name) for name in names} for fact in facts]
+        # One statement with the rows as executemany parameters: SQLAlchemy compiles it once
+        # (cached) and batches the VALUES itself; a literal multi-row VALUES was compiled
+        # afresh for every batch, over half of a refresh's time.
+        statement = insert(StatsComplaintFact)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["complaint_id"],
+                set_={k: statement.excluded[k] for k in rows[0] if k != "complaint_id"},
+            ),
+            rows,
+        )
 
     async def rebuild(self, cells: Collection[tuple[date, str]]) -> None:
         """Recompute the rollup rows of (week, region) cells from their facts."""
