@@ -425,6 +425,39 @@ async def test_the_create_answer_offers_open_similar_complaints_of_the_same_kabu
     ]
 
 
+async def test_the_duplicate_hints_kabupaten_is_its_own_code_and_everything_in_it(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    text = {
+        "title": "Jalan berlubang di Maulafa",
+        "description": "Jalan utama berlubang besar dan membahayakan pengendara motor.",
+    }
+    at_regency = await kupang(session, region_code="53.71", **text)
+    in_village = await kupang(session, region_code="53.71.01.1001", **text)
+    # Elsewhere in the province: not the same kabupaten/kota.
+    await kupang(session, region_code="53.01.04", **text)
+    await kupang(session, region_code="53", **text)
+
+    def filed_in(region_code: str) -> dict[str, Any]:
+        return complaint_payload(
+            region_code=region_code,
+            title="Lubang besar di jalan Maulafa",
+            description="Ada jalan berlubang yang membahayakan motor di dekat pasar.",
+        )
+
+    in_kota = await client.post("/api/v1/complaints", json=filed_in("53.71.02"))
+    in_province = await client.post("/api/v1/complaints", json=filed_in("53"))
+
+    assert in_kota.status_code == 201, in_kota.text
+    assert {d["tracking_id"] for d in in_kota.json()["possible_duplicates"]} == {
+        at_regency.tracking_id,
+        in_village.tracking_id,
+    }
+    # Filed at province level: the whole province is its neighbourhood (at most the limit).
+    assert in_province.status_code == 201, in_province.text
+    assert len(in_province.json()["possible_duplicates"]) == 3
+
+
 # --- regional systems ------------------------------------------------------------------------
 
 
