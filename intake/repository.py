@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.cache import Memo
+from services.domain.regions import regency_code
 from services.models import (
     Agency,
     Category,
@@ -32,6 +33,7 @@ from services.models import (
     IdempotencyRecord,
     Region,
 )
+from services.models.complaint import REGENCY_OF_REGION
 
 SEARCH_CONFIG = "indonesian"  # PostgreSQL's built-in configuration (no contrib needed)
 
@@ -218,10 +220,12 @@ class ComplaintRepository:
         open_statuses: Collection[str],
         threshold: float,
         limit: int,
+        candidates: int,
     ) -> list[SimilarComplaint]:
         """Open, non-confidential complaints of the region prefix and category filed since
         `since` whose text ranks above `threshold` against any word of `text` (the rank scaled
-        by the query's size, see below)."""
+        by the query's size, see below). Only the `candidates` most recently filed ones that
+        share a word are ranked: one busy kabupaten/kota costs the same as a quiet one."""
         lexemes = await self.session.scalar(
             select(
                 func.tsvector_to_array(
@@ -232,28 +236,38 @@ class ComplaintRepository:
         if not lexemes:
             return []
         tsquery = cast(literal(_tsquery_literal(lexemes)), TSQUERY)
-        # ts_rank of an OR query shrinks with the number of its words: scaled back by it (over
-        # the shorter text's word count) it is about the share of the shorter text's words the
-        # other one holds, so a long new complaint finds its short twin as a short one does.
-        scale = len(lexemes) / func.greatest(
-            1, func.least(len(lexemes), func.length(Complaint.search))
-        )
-        rank = (func.ts_rank(Complaint.search, tsquery) * scale).label("rank")
-        rows = await self.session.execute(
-            select(Complaint.tracking_id, Complaint.title, Complaint.status, rank)
+        # Newest first along ix_complaints_duplicate_hint, stopping after `candidates` rows.
+        recent = (
+            select(
+                Complaint.id,
+                Complaint.tracking_id,
+                Complaint.title,
+                Complaint.status,
+                Complaint.search,
+            )
             .where(
                 Complaint.confidential.is_(False),
                 Complaint.status.in_(list(open_statuses)),
                 Complaint.category_code == category,
-                or_(
-                    Complaint.region_code == region_prefix,
-                    Complaint.region_code.startswith(region_prefix + ".", autoescape=True),
-                ),
+                _within(region_prefix),
                 Complaint.created_at >= since,
                 Complaint.search.bool_op("@@")(tsquery),
-                rank > threshold,
             )
-            .order_by(rank.desc(), Complaint.id.desc())
+            .order_by(Complaint.created_at.desc())
+            .limit(candidates)
+            .subquery("recent")
+        )
+        # ts_rank of an OR query shrinks with the number of its words: scaled back by it (over
+        # the shorter text's word count) it is about the share of the shorter text's words the
+        # other one holds, so a long new complaint finds its short twin as a short one does.
+        scale = len(lexemes) / func.greatest(
+            1, func.least(len(lexemes), func.length(recent.c.search))
+        )
+        rank = (func.ts_rank(recent.c.search, tsquery) * scale).label("rank")
+        rows = await self.session.execute(
+            select(recent.c.tracking_id, recent.c.title, recent.c.status, rank)
+            .where(rank > threshold)
+            .order_by(rank.desc(), recent.c.id.desc())
             .limit(limit)
         )
         return [SimilarComplaint(r[0], r[1], r[2], float(r[3])) for r in rows]
@@ -290,6 +304,19 @@ class ComplaintRepository:
             select(Event).where(Event.complaint_id == complaint_id).order_by(Event.id)
         )
         return list(rows)
+
+
+def _within(region_prefix: str) -> ColumnElement[bool]:
+    """The region prefix's complaints. For a kabupaten/kota, an equality on the regency
+    expression of ix_complaints_duplicate_hint (the same text, so the planner matches it), so
+    the scan reads that regency's complaints of the category since `since`, however large
+    the table; a province prefix (a complaint filed at province level) scans by prefix."""
+    if regency_code(region_prefix) == region_prefix:
+        return REGENCY_OF_REGION == region_prefix  # noqa: SIM300 (a column, not a constant)
+    return or_(
+        Complaint.region_code == region_prefix,
+        Complaint.region_code.startswith(region_prefix + ".", autoescape=True),
+    )
 
 
 def _constraint(exc: IntegrityError) -> str | None:

@@ -281,7 +281,8 @@ class ComplaintService:
 
     async def _possible_duplicates(self, complaint: Complaint) -> list[PossibleDuplicate]:
         """Open complaints like this one nearby: same kabupaten/kota, same category, filed in
-        the last 30 days, text ranked above the threshold; never confidential ones."""
+        the last 30 days (the most recent ADUAN_DUPLICATE_HINT_CANDIDATES of them sharing a
+        word), text ranked above the threshold; never confidential ones."""
         if self.settings.duplicate_hint_limit == 0 or complaint.region_code is None:
             return []
         found = await self.complaints.similar_open(
@@ -292,6 +293,7 @@ class ComplaintService:
             open_statuses=OPEN_STATUSES,
             threshold=self.settings.duplicate_hint_threshold,
             limit=self.settings.duplicate_hint_limit,
+            candidates=self.settings.duplicate_hint_candidates,
         )
         return [
             PossibleDuplicate(

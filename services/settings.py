@@ -441,6 +441,13 @@ class Settings(BaseSettings):
     duplicate_hint_limit: int = Field(
         default=3, ge=0, le=20, description="Most possible duplicates in a create answer"
     )
+    duplicate_hint_candidates: int = Field(
+        default=100,
+        ge=1,
+        description="Open complaints ranked for the duplicate hint: the most recently filed of "
+        "the kabupaten/kota and category sharing a word with the new one (bounds a create's "
+        "cost where many are open)",
+    )
 
     # demo data (issue 10)
     seed_demo_complaints: int = Field(

@@ -17,11 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import service as intake_service
 from intake.main import create_app
+from intake.schemas import ComplaintCreate
+from intake.service import ComplaintService
 from services.domain.tracking import ALPHABET, TrackingIds
 from services.models import Complaint, Event
 from services.principal import ANONYMOUS, Principal, PrincipalKind, Role
 from services.privacy import hash_reporter_token
 from services.runtime import Runtime
+from services.settings import Settings
 from tests.conftest import complaint_payload, service_client
 from tests.factories import add_complaint, add_event, agency_id
 
@@ -423,6 +426,77 @@ async def test_the_create_answer_offers_open_similar_complaints_of_the_same_kabu
             "status_label": "Sedang Diproses",
         }
     ]
+
+
+async def test_the_duplicate_hints_kabupaten_is_its_own_code_and_everything_in_it(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    text = {
+        "title": "Jalan berlubang di Maulafa",
+        "description": "Jalan utama berlubang besar dan membahayakan pengendara motor.",
+    }
+    at_regency = await kupang(session, region_code="53.71", **text)
+    in_village = await kupang(session, region_code="53.71.01.1001", **text)
+    # Elsewhere in the province: not the same kabupaten/kota.
+    await kupang(session, region_code="53.01.04", **text)
+    await kupang(session, region_code="53", **text)
+
+    def filed_in(region_code: str) -> dict[str, Any]:
+        return complaint_payload(
+            region_code=region_code,
+            title="Lubang besar di jalan Maulafa",
+            description="Ada jalan berlubang yang membahayakan motor di dekat pasar.",
+        )
+
+    in_kota = await client.post("/api/v1/complaints", json=filed_in("53.71.02"))
+    in_province = await client.post("/api/v1/complaints", json=filed_in("53"))
+
+    assert in_kota.status_code == 201, in_kota.text
+    assert {d["tracking_id"] for d in in_kota.json()["possible_duplicates"]} == {
+        at_regency.tracking_id,
+        in_village.tracking_id,
+    }
+    # Filed at province level: the whole province is its neighbourhood (at most the limit).
+    assert in_province.status_code == 201, in_province.text
+    assert len(in_province.json()["possible_duplicates"]) == 3
+
+
+async def test_only_the_most_recent_open_complaints_sharing_a_word_are_ranked_for_the_hint(
+    session: AsyncSession, settings: Settings
+) -> None:
+    """ADUAN_DUPLICATE_HINT_CANDIDATES bounds a create's cost: an older twin behind that many
+    newer open complaints sharing a word is not offered."""
+    now = datetime.now(UTC)
+    twin = await kupang(
+        session,
+        "Jalan berlubang di Maulafa",
+        description="Jalan utama berlubang besar dan membahayakan pengendara motor.",
+        created_at=now - timedelta(days=3),
+    )
+    for days in (1, 2):
+        await kupang(
+            session,
+            "Puskesmas tutup",
+            description="Jalan ke puskesmas ditutup, dokter tidak datang.",
+            created_at=now - timedelta(days=days),
+        )
+    payload = ComplaintCreate.model_validate(
+        complaint_payload(
+            region_code="53.71.02",
+            title="Lubang besar di jalan Maulafa",
+            description="Ada jalan berlubang yang membahayakan motor di dekat pasar.",
+        )
+    )
+
+    async def offered(candidates: int) -> list[str]:
+        service = ComplaintService(
+            session, settings.model_copy(update={"duplicate_hint_candidates": candidates})
+        )
+        done = await service.submit(ANONYMOUS, payload, None)
+        return [d["tracking_id"] for d in done.body["possible_duplicates"]]
+
+    assert twin.tracking_id in await offered(3)
+    assert twin.tracking_id not in await offered(2)
 
 
 # --- regional systems ------------------------------------------------------------------------
