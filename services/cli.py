@@ -106,6 +106,10 @@ async def _seed_demo(
             print(
                 f"seed-demo: {total.complaints}/{complaints} complaints ({rate:.0f}/s)", flush=True
             )
+        # The statistics' weekly rollups of the cells written, current before the seed ends.
+        async with sessions() as session:
+            await demo.finish(session, world)
+            await session.commit()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

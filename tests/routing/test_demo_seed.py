@@ -6,6 +6,7 @@ import asyncio
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from routing.demo.seed import DemoRefused
+from routing.stats.refresh import WATERMARK, refresh_complaints, refresh_step
 from services.cli import _offer_demo, _seed_demo
+from services.db import create_sessionmaker
 from services.domain.calendar import add_working_days
 from services.domain.lifecycle import Status, check_transition
 from services.seed import region_rows
@@ -166,9 +169,12 @@ def test_it_refuses_a_database_with_complaints_unless_asked_to_add(demo_db: str)
     )
     asyncio.run(_seed_demo(demo_db, 10, add=True, seed=11))
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N + 10,)]
-    assert fetch(demo_db, "SELECT count(*) FROM stats_watermarks WHERE name = 'backfilled'") == [
-        (0,)
-    ]
+    # The added complaints come with their statistics: nothing for the backfill to find.
+    assert fetch(
+        demo_db,
+        "SELECT count(*) FROM complaints c WHERE NOT EXISTS "
+        "(SELECT 1 FROM stats_complaint_facts f WHERE f.complaint_id = c.id)",
+    ) == [(0,)]
 
 
 def test_make_run_offers_demo_data_only_on_an_empty_database(
@@ -178,3 +184,77 @@ def test_make_run_offers_demo_data_only_on_an_empty_database(
     asyncio.run(_offer_demo(demo_db, 25))
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == before
     assert "already holds complaints" in capsys.readouterr().out
+
+
+ROLLUPS = (
+    "SELECT * FROM stats_weekly ORDER BY week, region_code, category_code",
+    "SELECT * FROM stats_weekly_agencies ORDER BY week, agency_id, category_code",
+)
+
+
+async def _statistics_then_a_refresh_from_scratch(url: str) -> tuple[Any, Any]:
+    """(facts and rollups as seed-demo left them, the same after the refresh job recomputed
+    every complaint from its rows), inside a transaction rolled back afterwards."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.begin()
+            session = create_sessionmaker(conn)()  # type: ignore[arg-type]
+
+            async def read() -> tuple[Any, ...]:
+                facts = (
+                    await session.execute(
+                        text("SELECT * FROM stats_complaint_facts ORDER BY complaint_id")
+                    )
+                ).all()
+                return (facts, *[(await session.execute(text(q))).all() for q in ROLLUPS])
+
+            seeded = await read()
+            ids = list((await session.scalars(text("SELECT id FROM complaints"))).all())
+            # The seed derived each complaint's facts as of its end; the last event precedes it,
+            # and every deadline before it left an event (the sweep ran up to it).
+            last = await session.scalar(text("SELECT max(occurred_at) FROM events"))
+            await session.execute(text("DELETE FROM stats_weekly"))
+            await session.execute(text("DELETE FROM stats_weekly_agencies"))
+            await session.execute(text("DELETE FROM stats_complaint_facts"))
+            await refresh_complaints(session, ids, last + timedelta(microseconds=1))
+            refreshed = await read()
+            await conn.rollback()
+            return seeded, refreshed
+    finally:
+        await engine.dispose()
+
+
+def test_the_statistics_are_current_when_the_seed_ends(demo_db: str) -> None:
+    # What the statistics API sums: every complaint, by status, as the complaints say.
+    by_status = dict(fetch(demo_db, "SELECT status, count(*) FROM complaints GROUP BY 1"))
+    totals: dict[str, int] = defaultdict(int)
+    for (counts,) in fetch(demo_db, "SELECT by_status FROM stats_weekly WHERE category_code = ''"):
+        for status, n in counts.items():
+            totals[status] += n
+    assert totals == by_status
+    # The same facts and rollups as the refresh job computes from the rows, from scratch.
+    seeded, refreshed = asyncio.run(_statistics_then_a_refresh_from_scratch(demo_db))
+    assert len(seeded[0]) == sum(by_status.values())
+    assert seeded == refreshed
+
+
+async def _refresh_once(url: str) -> tuple[int, bool]:
+    engine = create_async_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await refresh_step(session, datetime.now(UTC), timedelta(seconds=5), 500)
+            await session.rollback()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def test_the_refresh_job_does_not_read_the_demo_history_again(demo_db: str) -> None:
+    [(mark,)] = fetch(
+        demo_db, f"SELECT occurred_at FROM stats_watermarks WHERE name = '{WATERMARK}'"
+    )
+    [(behind,)] = fetch(demo_db, "SELECT count(*) FROM events WHERE occurred_at <= now()")
+    assert mark is not None and behind > 500
+    done, more = asyncio.run(_refresh_once(demo_db))
+    assert done < 50 and not more
