@@ -438,11 +438,9 @@ TABLES = (
 )
 
 
-async def write_chunk(
-    session: AsyncSession, world: World, count: int, pool: Executor | None = None
-) -> DemoReport:
-    """Live and write `count` complaints in the session's transaction (never commits). The
-    lives run in `pool`'s processes (one batch per process) when given, else inline."""
+async def plan(session: AsyncSession, world: World, count: int, workers: int = 1) -> list[Task]:
+    """The next `count` complaints (drawn in order from the world's rng) with the engine's
+    decisions they need, split into one task per worker process (reads only)."""
     engine = DispositionEngine(session)
     planned: list[tuple[tuple[Any, ...], str, bool]] = []
     for _ in range(count):
@@ -450,8 +448,7 @@ async def write_chunk(
         regency = await _prefetch(engine, world, complaint)
         manual = complaint.category_code in world.manual or world.rng.random() < 0.1
         planned.append((_complaint_row(complaint), regency, manual))
-    workers = getattr(pool, "_max_workers", 1) if pool is not None else 1
-    size = max(1, -(-count // workers))
+    size = max(1, -(-count // max(1, workers)))
     tasks = []
     for start in range(0, count, size):
         batch = planned[start : start + size]
@@ -467,13 +464,22 @@ async def write_chunk(
                 world.rng.getrandbits(64),
             )
         )
+    world.written += count
+    return tasks
+
+
+def live(tasks: list[Task], pool: Executor | None) -> "asyncio.Future[list[Rows]]":
+    """The tasks lived in `pool`'s processes (running while the caller goes on), or inline."""
+    loop = asyncio.get_running_loop()
     if pool is None:
-        parts = [live_batch(task) for task in tasks]
-    else:
-        loop = asyncio.get_running_loop()
-        parts = list(
-            await asyncio.gather(*(loop.run_in_executor(pool, live_batch, t) for t in tasks))
-        )
+        done: asyncio.Future[list[Rows]] = loop.create_future()
+        done.set_result([live_batch(task) for task in tasks])
+        return done
+    return asyncio.gather(*(loop.run_in_executor(pool, live_batch, t) for t in tasks))
+
+
+async def write(session: AsyncSession, world: World, parts: list[Rows]) -> DemoReport:
+    """COPY lived batches in the session's transaction (never commits)."""
     repo = DemoRepository(session)
     report = DemoReport()
     for table, columns, attribute in TABLES:
@@ -483,8 +489,17 @@ async def write_chunk(
         merge(report, part.report)
         world.cells |= part.cells
         world.agency_cells |= part.agency_cells
-    world.written += count
     return report
+
+
+async def write_chunk(
+    session: AsyncSession, world: World, count: int, pool: Executor | None = None
+) -> DemoReport:
+    """Live and write `count` complaints in the session's transaction (never commits). The
+    lives run in `pool`'s processes (one batch per process) when given, else inline."""
+    workers = getattr(pool, "_max_workers", 1) if pool is not None else 1
+    tasks = await plan(session, world, count, workers)
+    return await write(session, world, await live(tasks, pool))
 
 
 async def finish(session: AsyncSession, world: World) -> None:
