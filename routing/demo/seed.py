@@ -105,6 +105,7 @@ class World:
         default_factory=dict
     )
     written: int = 0
+    existing: int = 0  # complaints in the database before the seed
     # The rollup cells the written facts fall in: rebuilt by `finish`.
     cells: set[tuple[date, str]] = field(default_factory=set)
     agency_cells: set[tuple[date, uuid.UUID]] = field(default_factory=set)
@@ -163,6 +164,7 @@ async def prepare(session: AsyncSession, settings: Settings, *, seed: int, add: 
         manual=await repo.manual_categories(),
         tracking_ids=await repo.tracking_ids() if existing else set(),
         parents=await StatsRepository(session).agency_parents(),
+        existing=existing,
     )
 
 
@@ -510,7 +512,9 @@ async def finish(session: AsyncSession, world: World) -> None:
     world.cells.clear()
     world.agency_cells.clear()
     overlap = timedelta(seconds=world.settings.stats_refresh_overlap_seconds)
-    await after_bulk_facts(session, world.horizon, datetime.now(UTC), overlap)
+    await after_bulk_facts(
+        session, world.horizon, datetime.now(UTC), overlap, others_before=world.existing > 0
+    )
 
 
 def merge(total: DemoReport, part: DemoReport) -> None:

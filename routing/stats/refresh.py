@@ -105,7 +105,12 @@ async def refresh_step(
 
 
 async def after_bulk_facts(
-    session: AsyncSession, horizon: datetime, now: datetime, overlap: timedelta
+    session: AsyncSession,
+    horizon: datetime,
+    now: datetime,
+    overlap: timedelta,
+    *,
+    others_before: bool = True,
 ) -> None:
     """For a writer that added complaints with a past *and their facts* (seed-demo): their
     events all lie before `horizon`, so the watermark moves up to it (never past `now -
@@ -113,7 +118,8 @@ async def after_bulk_facts(
     behind the new mark is refreshed here or left to the backfill (never commits):
 
     - no mark yet: no refresh has read an event, so only the writer's complaints have facts;
-      every other complaint is one without facts, found by the backfill (looked for again);
+      every other complaint from before `horizon` (`others_before`: the writer saw some) is one
+      without facts, found by the backfill (looked for again);
     - a mark before `horizon`: the complaints with an event between the two whose facts miss
       it (none, or none yet) are refreshed now."""
     repository = BulkStatsRepository(session)
@@ -122,7 +128,8 @@ async def after_bulk_facts(
     if not is_after((until, None), mark):
         return
     if mark[0] is None:
-        await look_again_for_complaints_without_facts(session)
+        if others_before:
+            await look_again_for_complaints_without_facts(session)
     else:
         stale = await repository.complaints_behind(mark[0], mark[1], until)
         for start in range(0, len(stale), 500):

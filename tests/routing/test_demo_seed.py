@@ -239,22 +239,41 @@ def test_the_statistics_are_current_when_the_seed_ends(demo_db: str) -> None:
     assert seeded == refreshed
 
 
-async def _refresh_once(url: str) -> tuple[int, bool]:
+async def _refresh_after_a_live_event(url: str) -> tuple[int, bool, Any]:
+    """A reporter rates a demo complaint after the seed; then one refresh run (rolled back):
+    (complaints it refreshed, whether more waits, the complaint's rating in the facts)."""
     engine = create_async_engine(url)
     try:
         async with create_sessionmaker(engine)() as session:
-            result = await refresh_step(session, datetime.now(UTC), timedelta(seconds=5), 500)
+            complaint = await session.scalar(
+                text("SELECT id FROM complaints WHERE status = 'resolved' LIMIT 1")
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO events (id, type, occurred_at, complaint_id, actor_kind, data) "
+                    "VALUES (gen_random_uuid(), 'complaint.rated', now(), :c, 'user', "
+                    "'{\"rating\": 5}')"
+                ),
+                {"c": complaint},
+            )
+            now = datetime.now(UTC) + timedelta(seconds=10)
+            done, more = await refresh_step(session, now, timedelta(seconds=5), 500)
+            rating = await session.scalar(
+                text("SELECT rating FROM stats_complaint_facts WHERE complaint_id = :c"),
+                {"c": complaint},
+            )
             await session.rollback()
-            return result
+            return done, more, rating
     finally:
         await engine.dispose()
 
 
-def test_the_refresh_job_does_not_read_the_demo_history_again(demo_db: str) -> None:
+def test_the_refresh_job_reads_only_what_happens_after_the_seed(demo_db: str) -> None:
     [(mark,)] = fetch(
         demo_db, f"SELECT occurred_at FROM stats_watermarks WHERE name = '{WATERMARK}'"
     )
     [(behind,)] = fetch(demo_db, "SELECT count(*) FROM events WHERE occurred_at <= now()")
     assert mark is not None and behind > 500
-    done, more = asyncio.run(_refresh_once(demo_db))
-    assert done < 50 and not more
+    done, more, rating = asyncio.run(_refresh_after_a_live_event(demo_db))
+    assert 1 <= done < 50 and not more  # the live event's complaint (and a few seconds of demo)
+    assert rating == 5
