@@ -95,17 +95,33 @@ async def _seed_demo(
         sessions = create_sessionmaker(engine)
         async with sessions() as session:
             world = await demo.prepare(session, settings, seed=seed, add=add)
-        while total.complaints < complaints:
-            async with sessions() as session:
-                part = await demo.write_chunk(
-                    session, world, min(chunk, complaints - total.complaints), pool
+        # A pipeline: the parent plans the next chunk and COPYs the last one while the
+        # worker processes live the current one.
+        living = None
+        while living is not None or world.written < complaints:
+            upcoming = None
+            if world.written < complaints:
+                async with sessions() as session:
+                    tasks = await demo.plan(
+                        session, world, min(chunk, complaints - world.written), workers
+                    )
+                upcoming = demo.live(tasks, pool)
+            if living is not None:
+                parts = await living
+                async with sessions() as session:
+                    part = await demo.write(session, world, parts)
+                    await session.commit()
+                demo.merge(total, part)
+                rate = total.complaints / max(time.monotonic() - started, 1e-6)
+                print(
+                    f"seed-demo: {total.complaints}/{complaints} complaints ({rate:.0f}/s)",
+                    flush=True,
                 )
-                await session.commit()
-            demo.merge(total, part)
-            rate = total.complaints / max(time.monotonic() - started, 1e-6)
-            print(
-                f"seed-demo: {total.complaints}/{complaints} complaints ({rate:.0f}/s)", flush=True
-            )
+            living = upcoming
+        # The statistics' weekly rollups of the cells written, current before the seed ends.
+        async with sessions() as session:
+            await demo.finish(session, world)
+            await session.commit()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

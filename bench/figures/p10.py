@@ -258,8 +258,9 @@ async def p10(ctx: Context) -> list[Figure]:
 
     async with ctx.stack.platform("p10", REFRESH) as platform:
         url = platform.settings.require_database_url()
-        # The baseline first: create p50 with `base` demo complaints (services only: no worker
-        # yet, so the statistics' one-time backfill later reads the whole set)...
+        # The baseline first: create p50 with `base` demo complaints (services only, no worker
+        # yet; the seed writes the demo complaints' statistics itself, so once the worker runs
+        # its refresh job has only the live creates to read)...
         started = time.monotonic()
         await _seed_demo(url, base, chunk=10_000)
         seeded = time.monotonic() - started

@@ -12,19 +12,27 @@
 
 Every event is written as already published and settled: a year of history is not replayed to
 the workers and webhook receivers. Chunks of `chunk` complaints are written with COPY, one
-transaction per chunk (the caller commits: `aduan seed-demo` in services/cli.py)."""
+transaction per chunk (the caller commits: `aduan seed-demo` in services/cli.py).
+
+The statistics are written along: each life's facts come from the statistics' own `derive`
+(routing/stats/facts.py) in the worker that lived it, COPYed with the chunk; `finish` then
+rebuilds the weekly rollups of the cells the chunks touched and moves the refresh job's
+watermark past the demo history (routing/stats/refresh.py `after_bulk_facts`), so the
+statistics are current as soon as the seed is done and the job does not read a year of
+events again."""
 
 import asyncio
-import json
 import random
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from operator import attrgetter, itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.demo.repository import AgencyFact, DemoRepository
@@ -34,12 +42,15 @@ from routing.demo.simulate import (
     DemoEvent,
     Life,
     Written,
+    plain,
     region_of,
     uuid7_at,
 )
 from routing.demo.texts import complaint_text
 from routing.disposition.engine import DispositionEngine, NoAgency
-from routing.stats.refresh import look_again_for_complaints_without_facts
+from routing.stats.facts import AssignmentIn, ClockIn, ComplaintIn, EventIn, Facts, derive
+from routing.stats.refresh import after_bulk_facts
+from routing.stats.repository import BulkStatsRepository, StatsRepository
 from services.domain import tracking
 from services.domain.calendar import is_working_day
 from services.domain.channels import Channel
@@ -88,10 +99,16 @@ class World:
     category_weights: list[float]
     manual: set[str]
     tracking_ids: set[str]
+    # Every agency's parent (the statistics roll offices up into them).
+    parents: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
     decisions: dict[tuple[str, str, str, frozenset[uuid.UUID]], Choice | None] = field(
         default_factory=dict
     )
     written: int = 0
+    existing: int = 0  # complaints in the database before the seed
+    # The rollup cells the written facts fall in: rebuilt by `finish`.
+    cells: set[tuple[date, str]] = field(default_factory=set)
+    agency_cells: set[tuple[date, uuid.UUID]] = field(default_factory=set)
 
 
 @dataclass
@@ -146,6 +163,8 @@ async def prepare(session: AsyncSession, settings: Settings, *, seed: int, add: 
         category_weights=list(accumulate(float(CATEGORY_WEIGHTS.get(c, 5)) for c in categories)),
         manual=await repo.manual_categories(),
         tracking_ids=await repo.tracking_ids() if existing else set(),
+        parents=await StatsRepository(session).agency_parents(),
+        existing=existing,
     )
 
 
@@ -196,8 +215,10 @@ def new_complaint(world: World) -> Complaint:
     title, description = complaint_text(category, rng)
     at = _submitted_at(world)
     anonymous = filer == "anonymous"
-    return Complaint(
-        id=uuid.UUID(int=0),  # set from `at` by the caller
+    # A plain record with every column (routing/demo/simulate.py `plain`), not an ORM object.
+    return plain(
+        Complaint,
+        id=uuid7_at(at, rng),
         tracking_id=_tracking_id(world),
         report_type=report_type,
         title=title,
@@ -216,7 +237,7 @@ def new_complaint(world: World) -> Complaint:
         anonymous=anonymous,
         confidential=category == "korupsi_pungli" and rng.random() < 0.5,
         submitted_by=submitted_by,
-        channel=channel,
+        channel=str(channel),
         external_ref=None,
         external_tracking_ref=None,
         status=Status.submitted.value,
@@ -282,27 +303,66 @@ ASSIGNMENT_COLUMNS = [c.key for c in ComplaintAgency.__table__.columns]
 CLOCK_COLUMNS = [c.key for c in ComplaintClock.__table__.columns]
 EVENT_COLUMNS = [c.key for c in Event.__table__.columns]
 FOLLOW_UP_COLUMNS = [c.key for c in ComplaintFollowUp.__table__.columns]
+# stats_complaint_facts' columns are the Facts' fields (StatsRepository.save_facts).
+FACT_COLUMNS = [f.name for f in fields(Facts)]
+_complaint_row = attrgetter(*COMPLAINT_COLUMNS)
+_assignment_row = attrgetter(*ASSIGNMENT_COLUMNS)
+_clock_row = attrgetter(*CLOCK_COLUMNS)
+_event_values = attrgetter(*EVENT_COLUMNS)
+_fact_row = attrgetter(*FACT_COLUMNS)
+_follow_up_row = itemgetter(*FOLLOW_UP_COLUMNS)
+_DATA = EVENT_COLUMNS.index("data")
+_PRIVATE = EVENT_COLUMNS.index("private_data")
 
 
-def _row(obj: object, columns: list[str]) -> tuple[Any, ...]:
-    return tuple(getattr(obj, c) for c in columns)
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _event_row(event: DemoEvent) -> tuple[Any, ...]:
-    values = {c: getattr(event, c) for c in EVENT_COLUMNS}
-    values["data"] = json.dumps(event.data, ensure_ascii=False)
+    values = list(_event_values(event))
+    values[_DATA] = _json(event.data)
     if event.private_data is not None:
-        values["private_data"] = json.dumps(event.private_data, ensure_ascii=False)
-    return tuple(values[c] for c in EVENT_COLUMNS)
+        values[_PRIVATE] = _json(event.private_data)
+    return tuple(values)
+
+
+def facts_of(w: Written, parents: dict[uuid.UUID, uuid.UUID | None], now: datetime) -> Facts | None:
+    """The statistics' facts of a lived complaint: the refresh job's `derive` on what the
+    rows say (as StatsRepository.inputs reads them back)."""
+    c = w.complaint
+    return derive(
+        ComplaintIn(
+            c.id,
+            c.created_at,
+            c.region_code,
+            c.category_code,
+            c.report_type,
+            c.channel,
+            c.status,
+            c.returns_count,
+        ),
+        [EventIn(e.type, e.occurred_at, e.data) for e in w.events],
+        [
+            ClockIn(
+                k.kind, k.timezone, k.started_at, k.due_at, k.stopped_at, k.paused_at, k.breached_at
+            )
+            for k in w.clocks
+        ],
+        [AssignmentIn(a.agency_id, a.role, a.source_id) for a in w.assignments],
+        parents,
+        now,
+    )
 
 
 @dataclass
 class Task:
     """One batch of complaints to live in a worker process (everything it needs, picklable)."""
 
-    complaints: list[tuple[dict[str, Any], str, bool]]  # (columns, regency, manual)
+    complaints: list[tuple[tuple[Any, ...], str, bool]]  # (COMPLAINT_COLUMNS, regency, manual)
     decisions: dict[tuple[str, str, str, frozenset[uuid.UUID]], Choice | None]
     agencies: dict[uuid.UUID, DemoAgency]
+    parents: dict[uuid.UUID, uuid.UUID | None]
     settings: Settings
     horizon: datetime
     seed: int
@@ -310,21 +370,28 @@ class Task:
 
 @dataclass
 class Rows:
-    """What a batch leaves in each table, as COPY records."""
+    """What a batch leaves in each table, as COPY records, and the rollup cells it touches."""
 
     complaints: list[tuple[Any, ...]] = field(default_factory=list)
     assignments: list[tuple[Any, ...]] = field(default_factory=list)
     clocks: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     follow_ups: list[tuple[Any, ...]] = field(default_factory=list)
+    facts: list[tuple[Any, ...]] = field(default_factory=list)
+    cells: set[tuple[date, str]] = field(default_factory=set)
+    agency_cells: set[tuple[date, uuid.UUID]] = field(default_factory=set)
     report: DemoReport = field(default_factory=DemoReport)
 
-    def add(self, w: Written) -> None:
-        self.complaints.append(_row(w.complaint, COMPLAINT_COLUMNS))
-        self.assignments += [_row(a, ASSIGNMENT_COLUMNS) for a in w.assignments]
-        self.clocks += [_row(c, CLOCK_COLUMNS) for c in w.clocks]
+    def add(self, w: Written, facts: Facts | None) -> None:
+        self.complaints.append(_complaint_row(w.complaint))
+        self.assignments += [_assignment_row(a) for a in w.assignments]
+        self.clocks += [_clock_row(c) for c in w.clocks]
         self.events += [_event_row(e) for e in w.events]
-        self.follow_ups += [tuple(f[c] for c in FOLLOW_UP_COLUMNS) for f in w.follow_ups]
+        self.follow_ups += [_follow_up_row(f) for f in w.follow_ups]
+        if facts is not None:
+            self.facts.append(_fact_row(facts))
+            self.cells.add((facts.week, facts.region_code))
+            self.agency_cells.update((facts.week, a) for a in facts.agency_ids)
         report = self.report
         report.complaints += 1
         report.events += len(w.events)
@@ -334,10 +401,11 @@ class Rows:
 
 
 def live_batch(task: Task) -> Rows:
-    """Lives a batch of complaints (in a worker process, or inline) into COPY records."""
+    """Lives a batch of complaints (in a worker process, or inline) into COPY records, the
+    statistics' facts included (as of the horizon: the sweep ran up to it)."""
     rng = random.Random(task.seed)
     rows = Rows()
-    for columns, regency, manual in task.complaints:
+    for values, regency, manual in task.complaints:
 
         def decide(
             report_type: str,
@@ -349,7 +417,7 @@ def live_batch(task: Task) -> Rows:
             return task.decisions.get((report_type, category, regency, refused))
 
         life = Life(
-            Complaint(**columns),
+            plain(Complaint, **dict(zip(COMPLAINT_COLUMNS, values, strict=True))),
             agencies=task.agencies,
             decide=decide,
             settings=task.settings,
@@ -357,28 +425,32 @@ def live_batch(task: Task) -> Rows:
             rng=rng,
             manual=manual,
         )
-        rows.add(life.live())
+        written = life.live()
+        rows.add(written, facts_of(written, task.parents, task.horizon))
     return rows
 
 
-async def write_chunk(
-    session: AsyncSession, world: World, count: int, pool: Executor | None = None
-) -> DemoReport:
-    """Live and write `count` complaints in the session's transaction (never commits). The
-    lives run in `pool`'s processes (one batch per process) when given, else inline."""
-    # Their events lie behind the statistics' watermark: the next refresh must look for
-    # complaints without facts again (the first refresh of a fresh database does anyway).
-    await look_again_for_complaints_without_facts(session)
+TABLES = (
+    ("complaints", COMPLAINT_COLUMNS, "complaints"),
+    ("complaint_agencies", ASSIGNMENT_COLUMNS, "assignments"),
+    ("complaint_clocks", CLOCK_COLUMNS, "clocks"),
+    ("events", EVENT_COLUMNS, "events"),
+    ("complaint_follow_ups", FOLLOW_UP_COLUMNS, "follow_ups"),
+    ("stats_complaint_facts", FACT_COLUMNS, "facts"),
+)
+
+
+async def plan(session: AsyncSession, world: World, count: int, workers: int = 1) -> list[Task]:
+    """The next `count` complaints (drawn in order from the world's rng) with the engine's
+    decisions they need, split into one task per worker process (reads only)."""
     engine = DispositionEngine(session)
-    planned: list[tuple[dict[str, Any], str, bool]] = []
+    planned: list[tuple[tuple[Any, ...], str, bool]] = []
     for _ in range(count):
         complaint = new_complaint(world)
-        complaint.id = uuid7_at(complaint.created_at, world.rng)
         regency = await _prefetch(engine, world, complaint)
         manual = complaint.category_code in world.manual or world.rng.random() < 0.1
-        planned.append((_columns(complaint), regency, manual))
-    workers = getattr(pool, "_max_workers", 1) if pool is not None else 1
-    size = max(1, -(-count // workers))
+        planned.append((_complaint_row(complaint), regency, manual))
+    size = max(1, -(-count // max(1, workers)))
     tasks = []
     for start in range(0, count, size):
         batch = planned[start : start + size]
@@ -388,37 +460,61 @@ async def write_chunk(
                 batch,
                 {k: v for k, v in world.decisions.items() if k[2] in regencies},
                 world.agencies,
+                world.parents,
                 world.settings,
                 world.horizon,
                 world.rng.getrandbits(64),
             )
         )
+    world.written += count
+    return tasks
+
+
+def live(tasks: list[Task], pool: Executor | None) -> "asyncio.Future[list[Rows]]":
+    """The tasks lived in `pool`'s processes (running while the caller goes on), or inline."""
+    loop = asyncio.get_running_loop()
     if pool is None:
-        parts = [live_batch(task) for task in tasks]
-    else:
-        loop = asyncio.get_running_loop()
-        parts = list(
-            await asyncio.gather(*(loop.run_in_executor(pool, live_batch, t) for t in tasks))
-        )
+        done: asyncio.Future[list[Rows]] = loop.create_future()
+        done.set_result([live_batch(task) for task in tasks])
+        return done
+    return asyncio.gather(*(loop.run_in_executor(pool, live_batch, t) for t in tasks))
+
+
+async def write(session: AsyncSession, world: World, parts: list[Rows]) -> DemoReport:
+    """COPY lived batches in the session's transaction (never commits)."""
     repo = DemoRepository(session)
     report = DemoReport()
-    for table, columns, attribute in (
-        ("complaints", COMPLAINT_COLUMNS, "complaints"),
-        ("complaint_agencies", ASSIGNMENT_COLUMNS, "assignments"),
-        ("complaint_clocks", CLOCK_COLUMNS, "clocks"),
-        ("events", EVENT_COLUMNS, "events"),
-        ("complaint_follow_ups", FOLLOW_UP_COLUMNS, "follow_ups"),
-    ):
+    for table, columns, attribute in TABLES:
         records = [record for part in parts for record in getattr(part, attribute)]
         await repo.copy(table, columns, records)
     for part in parts:
         merge(report, part.report)
-    world.written += count
+        world.cells |= part.cells
+        world.agency_cells |= part.agency_cells
     return report
 
 
-def _columns(complaint: Complaint) -> dict[str, Any]:
-    return {c: getattr(complaint, c) for c in COMPLAINT_COLUMNS}
+async def write_chunk(
+    session: AsyncSession, world: World, count: int, pool: Executor | None = None
+) -> DemoReport:
+    """Live and write `count` complaints in the session's transaction (never commits). The
+    lives run in `pool`'s processes (one batch per process) when given, else inline."""
+    workers = getattr(pool, "_max_workers", 1) if pool is not None else 1
+    tasks = await plan(session, world, count, workers)
+    return await write(session, world, await live(tasks, pool))
+
+
+async def finish(session: AsyncSession, world: World) -> None:
+    """After the chunks (never commits): the weekly rollups of every cell the facts touched,
+    rebuilt a week at a time, and the refresh job's watermark moved past the demo history."""
+    weeks = {week for week, _ in world.cells} | {week for week, _ in world.agency_cells}
+    await BulkStatsRepository(session).rebuild_weeks(weeks)
+    world.cells.clear()
+    world.agency_cells.clear()
+    overlap = timedelta(seconds=world.settings.stats_refresh_overlap_seconds)
+    await after_bulk_facts(
+        session, world.horizon, datetime.now(UTC), overlap, others_before=world.existing > 0
+    )
 
 
 def merge(total: DemoReport, part: DemoReport) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.stats.facts import Facts, derive
-from routing.stats.repository import StatsRepository
+from routing.stats.repository import BulkStatsRepository, StatsRepository
 from services.clock import now as platform_now
 from services.logging import get_logger
 from services.runtime import Runtime
@@ -102,6 +102,39 @@ async def refresh_step(
             more = True
     await refresh_complaints(session, ids, now)
     return len(ids), more
+
+
+async def after_bulk_facts(
+    session: AsyncSession,
+    horizon: datetime,
+    now: datetime,
+    overlap: timedelta,
+    *,
+    others_before: bool = True,
+) -> None:
+    """For a writer that added complaints with a past *and their facts* (seed-demo): their
+    events all lie before `horizon`, so the watermark moves up to it (never past `now -
+    overlap`) instead of the job reading that history again, batch by batch. What else lies
+    behind the new mark is refreshed here or left to the backfill (never commits):
+
+    - no mark yet: no refresh has read an event, so only the writer's complaints have facts;
+      every other complaint from before `horizon` (`others_before`: the writer saw some) is one
+      without facts, found by the backfill (looked for again);
+    - a mark before `horizon`: the complaints with an event between the two whose facts miss
+      it (none, or none yet) are refreshed now."""
+    repository = BulkStatsRepository(session)
+    mark = await repository.mark(WATERMARK)
+    until = min(horizon, now - overlap)
+    if not is_after((until, None), mark):
+        return
+    if mark[0] is None:
+        if others_before:
+            await look_again_for_complaints_without_facts(session)
+    else:
+        stale = await repository.complaints_behind(mark[0], mark[1], until)
+        for start in range(0, len(stale), 500):
+            await refresh_complaints(session, stale[start : start + 500], now)
+    await repository.set_watermark(WATERMARK, until)
 
 
 async def look_again_for_complaints_without_facts(session: AsyncSession) -> None:

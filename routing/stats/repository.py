@@ -684,3 +684,58 @@ async def stream_export(
     result = await session.stream(query.execution_options(yield_per=batch))
     async for partition in result.partitions(batch):
         yield partition
+
+
+class BulkStatsRepository(StatsRepository):
+    """For writers of complaints with a past and their facts (seed-demo): after_bulk_facts."""
+
+    async def complaints_behind(
+        self, after: datetime, after_id: uuid.UUID | None, until: datetime
+    ) -> list[uuid.UUID]:
+        """Complaints with an event after the mark (keyset as `touched`), up to `until`, whose
+        facts are missing or older than that event (through ix_events_occurred_at)."""
+        facts = StatsComplaintFact
+        since = (
+            Event.occurred_at > after
+            if after_id is None
+            else tuple_(Event.occurred_at, Event.id) > tuple_(after, after_id)
+        )
+        rows = await self.session.scalars(
+            select(Event.complaint_id)
+            .distinct()
+            .outerjoin(facts, facts.complaint_id == Event.complaint_id)
+            .where(
+                Event.complaint_id.is_not(None),
+                since,
+                Event.occurred_at <= until,
+                (facts.complaint_id.is_(None)) | (facts.last_event_at < Event.occurred_at),
+            )
+        )
+        return [r for r in rows if r is not None]
+
+    async def rebuild_weeks(self, weeks: Collection[date]) -> None:
+        """Every rollup row (regions and agencies) of these weeks, from all their facts: what
+        rebuild() and rebuild_agencies() give for every cell of the weeks, in one pass each."""
+        for table, key, source in (
+            ("stats_weekly", "region_code", "stats_complaint_facts"),
+            (
+                "stats_weekly_agencies",
+                "agency_id",
+                "stats_complaint_facts CROSS JOIN LATERAL unnest(agency_ids) AS h(agency_id)",
+            ),
+        ):
+            columns = ROLLUP_COLUMNS.replace("region_code", key, 1)
+            for week in sorted(weeks):
+                await self.session.execute(
+                    text(f"DELETE FROM {table} WHERE week = :week"), {"week": week}
+                )
+                await self.session.execute(
+                    text(
+                        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ("
+                        f"SELECT week, {key}, coalesce(category_code, '') AS category_code, "
+                        f"{FACT_AGGREGATES} FROM {source} WHERE week = :week "
+                        f"GROUP BY GROUPING SETS ((week, {key}, category_code), (week, {key}))"
+                        ") AS cell"
+                    ),
+                    {"week": week},
+                )

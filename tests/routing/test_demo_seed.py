@@ -6,6 +6,7 @@ import asyncio
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from routing.demo.seed import DemoRefused
+from routing.stats.refresh import WATERMARK, after_bulk_facts, refresh_complaints, refresh_step
 from services.cli import _offer_demo, _seed_demo
+from services.db import create_sessionmaker
 from services.domain.calendar import add_working_days
 from services.domain.lifecycle import Status, check_transition
 from services.seed import region_rows
@@ -166,9 +169,12 @@ def test_it_refuses_a_database_with_complaints_unless_asked_to_add(demo_db: str)
     )
     asyncio.run(_seed_demo(demo_db, 10, add=True, seed=11))
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == [(N + 10,)]
-    assert fetch(demo_db, "SELECT count(*) FROM stats_watermarks WHERE name = 'backfilled'") == [
-        (0,)
-    ]
+    # The added complaints come with their statistics: nothing for the backfill to find.
+    assert fetch(
+        demo_db,
+        "SELECT count(*) FROM complaints c WHERE NOT EXISTS "
+        "(SELECT 1 FROM stats_complaint_facts f WHERE f.complaint_id = c.id)",
+    ) == [(0,)]
 
 
 def test_make_run_offers_demo_data_only_on_an_empty_database(
@@ -178,3 +184,143 @@ def test_make_run_offers_demo_data_only_on_an_empty_database(
     asyncio.run(_offer_demo(demo_db, 25))
     assert fetch(demo_db, "SELECT count(*) FROM complaints") == before
     assert "already holds complaints" in capsys.readouterr().out
+
+
+ROLLUPS = (
+    "SELECT * FROM stats_weekly ORDER BY week, region_code, category_code",
+    "SELECT * FROM stats_weekly_agencies ORDER BY week, agency_id, category_code",
+)
+
+
+async def _statistics_then_a_refresh_from_scratch(url: str) -> tuple[Any, Any]:
+    """(facts and rollups as seed-demo left them, the same after the refresh job recomputed
+    every complaint from its rows), inside a transaction rolled back afterwards."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.begin()
+            session = create_sessionmaker(conn)()  # type: ignore[arg-type]
+
+            async def read() -> tuple[Any, ...]:
+                facts = (
+                    await session.execute(
+                        text("SELECT * FROM stats_complaint_facts ORDER BY complaint_id")
+                    )
+                ).all()
+                return (facts, *[(await session.execute(text(q))).all() for q in ROLLUPS])
+
+            seeded = await read()
+            ids = list((await session.scalars(text("SELECT id FROM complaints"))).all())
+            # The seed derived each complaint's facts as of its end; the last event precedes it,
+            # and every deadline before it left an event (the sweep ran up to it).
+            last = await session.scalar(text("SELECT max(occurred_at) FROM events"))
+            await session.execute(text("DELETE FROM stats_weekly"))
+            await session.execute(text("DELETE FROM stats_weekly_agencies"))
+            await session.execute(text("DELETE FROM stats_complaint_facts"))
+            await refresh_complaints(session, ids, last + timedelta(microseconds=1))
+            refreshed = await read()
+            await conn.rollback()
+            return seeded, refreshed
+    finally:
+        await engine.dispose()
+
+
+def test_the_statistics_are_current_when_the_seed_ends(demo_db: str) -> None:
+    # What the statistics API sums: every complaint, by status, as the complaints say.
+    by_status = dict(fetch(demo_db, "SELECT status, count(*) FROM complaints GROUP BY 1"))
+    totals: dict[str, int] = defaultdict(int)
+    for (counts,) in fetch(demo_db, "SELECT by_status FROM stats_weekly WHERE category_code = ''"):
+        for status, n in counts.items():
+            totals[status] += n
+    assert totals == by_status
+    # The same facts and rollups as the refresh job computes from the rows, from scratch.
+    seeded, refreshed = asyncio.run(_statistics_then_a_refresh_from_scratch(demo_db))
+    assert len(seeded[0]) == sum(by_status.values())
+    assert seeded == refreshed
+
+
+async def _refresh_after_a_live_event(url: str) -> tuple[int, bool, Any]:
+    """A reporter rates a demo complaint after the seed; then one refresh run (rolled back):
+    (complaints it refreshed, whether more waits, the complaint's rating in the facts)."""
+    engine = create_async_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            complaint = await session.scalar(
+                text("SELECT id FROM complaints WHERE status = 'resolved' LIMIT 1")
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO events (id, type, occurred_at, complaint_id, actor_kind, data) "
+                    "VALUES (gen_random_uuid(), 'complaint.rated', now(), :c, 'user', "
+                    "'{\"rating\": 5}')"
+                ),
+                {"c": complaint},
+            )
+            now = datetime.now(UTC) + timedelta(seconds=10)
+            done, more = await refresh_step(session, now, timedelta(seconds=5), 500)
+            rating = await session.scalar(
+                text("SELECT rating FROM stats_complaint_facts WHERE complaint_id = :c"),
+                {"c": complaint},
+            )
+            await session.rollback()
+            return done, more, rating
+    finally:
+        await engine.dispose()
+
+
+def test_the_refresh_job_reads_only_what_happens_after_the_seed(demo_db: str) -> None:
+    [(mark,)] = fetch(
+        demo_db, f"SELECT occurred_at FROM stats_watermarks WHERE name = '{WATERMARK}'"
+    )
+    [(behind,)] = fetch(demo_db, "SELECT count(*) FROM events WHERE occurred_at <= now()")
+    assert mark is not None and behind > 500
+    done, more, rating = asyncio.run(_refresh_after_a_live_event(demo_db))
+    assert 1 <= done < 50 and not more  # the live event's complaint (and a few seconds of demo)
+    assert rating == 5
+
+
+async def _a_bulk_write_behind_a_live_complaint(url: str) -> tuple[bool, Any, Any]:
+    """`--add` beside live data: the watermark lies days back, a complaint there has an event
+    its facts do not reflect yet (here: none), then a bulk writer finishes (rolled back)."""
+    engine = create_async_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            now = datetime.now(UTC)
+            await session.execute(
+                text(
+                    "UPDATE stats_watermarks SET occurred_at = :t, event_id = NULL "
+                    f"WHERE name = '{WATERMARK}'"
+                ),
+                {"t": now - timedelta(days=20)},
+            )
+            live = await session.scalar(
+                text(
+                    "SELECT complaint_id FROM events "
+                    "WHERE occurred_at > now() - interval '10 days' LIMIT 1"
+                )
+            )
+            await session.execute(
+                text("DELETE FROM stats_complaint_facts WHERE complaint_id = :c"), {"c": live}
+            )
+            await after_bulk_facts(session, now, now + timedelta(minutes=1), timedelta(0))
+            has_facts = bool(
+                await session.scalar(
+                    text("SELECT count(*) FROM stats_complaint_facts WHERE complaint_id = :c"),
+                    {"c": live},
+                )
+            )
+            mark = await session.scalar(
+                text(f"SELECT occurred_at FROM stats_watermarks WHERE name = '{WATERMARK}'")
+            )
+            await session.rollback()
+            return has_facts, mark, now
+    finally:
+        await engine.dispose()
+
+
+def test_complaints_behind_the_mark_get_their_facts_when_a_bulk_write_moves_it(
+    demo_db: str,
+) -> None:
+    has_facts, mark, now = asyncio.run(_a_bulk_write_behind_a_live_complaint(demo_db))
+    assert has_facts
+    assert mark == now
