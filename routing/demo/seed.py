@@ -506,7 +506,8 @@ async def write_chunk(
 
 async def finish(session: AsyncSession, world: World) -> None:
     """After the chunks (never commits): the weekly rollups of every cell the facts touched,
-    rebuilt a week at a time, and the refresh job's watermark moved past the demo history."""
+    rebuilt a week at a time, the refresh job's watermark moved past the demo history, and the
+    planner's statistics of the tables written."""
     weeks = {week for week, _ in world.cells} | {week for week, _ in world.agency_cells}
     await BulkStatsRepository(session).rebuild_weeks(weeks)
     world.cells.clear()
@@ -515,6 +516,7 @@ async def finish(session: AsyncSession, world: World) -> None:
     await after_bulk_facts(
         session, world.horizon, datetime.now(UTC), overlap, others_before=world.existing > 0
     )
+    await DemoRepository(session).analyze()
 
 
 def merge(total: DemoReport, part: DemoReport) -> None:

@@ -739,3 +739,10 @@ class BulkStatsRepository(StatsRepository):
                     ),
                     {"week": week},
                 )
+        # The spans (stats_spans) above every region cell of these weeks, from the new rows.
+        rows = await self.session.execute(
+            select(StatsWeekly.week, StatsWeekly.region_code)
+            .where(StatsWeekly.week.in_(sorted(weeks)))
+            .distinct()
+        )
+        await self._rebuild_spans({(r.week, r.region_code) for r in rows})

@@ -13,6 +13,7 @@ that Friday, in Jayapura. So `add_working_days(add_working_days(t, a), b) ==
 add_working_days(t, a + b)`, the result always lies on a working day, and it grows with t and n.
 """
 
+import bisect
 import functools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -68,15 +69,38 @@ def working_days_after(day: date) -> Iterator[date]:
             yield current
 
 
+@functools.lru_cache(maxsize=64)
+def _working_ordinals(year: int) -> tuple[int, ...]:
+    """The year's working days as ordinals, in order: counting and stepping over working days
+    become bisections (the demo seed, the clocks and the statistics do it per complaint)."""
+    day, end = date(year, 1, 1), date(year + 1, 1, 1)
+    found = []
+    while day < end:
+        if is_working_day(day):
+            found.append(day.toordinal())
+        day += timedelta(days=1)
+    return tuple(found)
+
+
+def _working_days_before(day: date) -> int:
+    """The working days of `day`'s year before `day`."""
+    return bisect.bisect_left(_working_ordinals(day.year), day.toordinal())
+
+
 def nth_working_day_after(day: date, n: int) -> date:
     """The Nth working day after `day` (n ≥ 1); `day` itself for n = 0."""
     if n < 0:
         raise ValueError("n must not be negative")
-    found = day
-    days = working_days_after(day)
-    for _ in range(n):
-        found = next(days)
-    return found
+    if n == 0:
+        return day
+    year, after = day.year, day.toordinal()
+    while True:
+        ordinals = _working_ordinals(year)
+        i = bisect.bisect_right(ordinals, after)
+        if i + n <= len(ordinals):
+            return date.fromordinal(ordinals[i + n - 1])
+        n -= len(ordinals) - i
+        year += 1
 
 
 def add_working_days(moment: datetime, n: int, timezone: str) -> datetime:
@@ -103,13 +127,14 @@ def working_days_between(start: datetime, end: datetime, timezone: str) -> int:
     """How many working days lie in [local day of start, local day of end): the days a pause
     from `start` to `end` took away (zero within one day)."""
     first, last = local_day(start, timezone), local_day(end, timezone)
-    count = 0
-    day = first
-    while day < last:
-        if is_working_day(day):
-            count += 1
-        day += timedelta(days=1)
-    return count
+    if last <= first:
+        return 0
+    if first.year == last.year:
+        return _working_days_before(last) - _working_days_before(first)
+    count = len(_working_ordinals(first.year)) - _working_days_before(first)
+    for year in range(first.year + 1, last.year):
+        count += len(_working_ordinals(year))
+    return count + _working_days_before(last)
 
 
 def _working_spans(

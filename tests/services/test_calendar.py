@@ -11,6 +11,7 @@ from services.domain.calendar import (
     holiday_name,
     is_working_day,
     local_day,
+    nth_working_day_after,
     point_in_working_time,
     working_days_between,
 )
@@ -153,3 +154,25 @@ def test_the_warning_lies_between_start_and_due(
     due = add_working_days(moment, n, timezone)
     warn = point_in_working_time(moment, due, fraction, timezone)
     assert moment <= warn <= due
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+    st.integers(min_value=0, max_value=400),
+    st.integers(min_value=-10, max_value=900),
+)
+def test_stepping_and_counting_agree_with_a_wall_calendar(start: date, n: int, span: int) -> None:
+    # The bisections over each year's working days against walking day by day, across years.
+    walked, day = start, start
+    for _ in range(n):
+        day += timedelta(days=1)
+        while not is_working_day(day):
+            day += timedelta(days=1)
+        walked = day
+    assert nth_working_day_after(start, n) == walked
+    end = start + timedelta(days=span)
+    counted = sum(is_working_day(start + timedelta(days=i)) for i in range(max(span, 0)))
+    midday_wib = datetime.combine(start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=5)
+    until = datetime.combine(end, datetime.min.time(), tzinfo=UTC) + timedelta(hours=5)
+    assert working_days_between(midday_wib, until, WIB) == counted
