@@ -1,6 +1,7 @@
 """All of the statistics' SQL: the refresh job's reads and writes of the aggregates, the
 statistics calls' reads of them (never of the complaint table), the ops lists and the export
-cursor. Routing owns stats_complaint_facts, stats_weekly, stats_spans and stats_watermarks."""
+cursor. Routing owns stats_complaint_facts, stats_weekly, stats_spans, stats_category_counts and
+stats_watermarks."""
 
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -23,6 +24,7 @@ from services.models import (
     ComplaintClock,
     Event,
     Region,
+    StatsCategoryCount,
     StatsComplaintFact,
     StatsSpan,
     StatsWatermark,
@@ -140,6 +142,14 @@ JOIN ({{source}}) AS child ON child.region_code = node.region_code
 GROUP BY node.start, child.region_code, child.category_code
 """
 CELL_LIST = ", ".join(CELL_COLUMNS)
+# The narrow copy of the category rows' complaints (stats_category_counts) of some nodes.
+COPY_CATEGORY_COUNTS = """
+INSERT INTO stats_category_counts (level, start, region_code, category_code, complaints)
+SELECT CAST(:level AS smallint), start, region_code, category_code, complaints
+FROM ({source}) AS child
+WHERE category_code <> '' AND (start, region_code) IN (
+    SELECT * FROM unnest(CAST(:starts AS date[]), CAST(:regions AS varchar[])))
+"""
 
 
 def span_start(week: date, level: int) -> date:
@@ -374,7 +384,28 @@ class StatsRepository:
             text(REBUILD_CELLS),
             {"weeks": [c[0] for c in cells], "regions": [c[1] for c in cells]},
         )
+        source = f"SELECT week AS start, region_code, category_code, {CELL_LIST} FROM stats_weekly"
+        await self._copy_category_counts(0, sorted(cells), source)
         await self._rebuild_spans(cells)
+
+    async def _copy_category_counts(
+        self, level: int, nodes: Sequence[tuple[date, str]], source: str
+    ) -> None:
+        """stats_category_counts of these (start, region) nodes of a level, from `source`."""
+        count = StatsCategoryCount
+        await self.session.execute(
+            count.__table__.delete().where(  # type: ignore[attr-defined]
+                count.level == level, tuple_(count.start, count.region_code).in_(list(nodes))
+            )
+        )
+        await self.session.execute(
+            text(COPY_CATEGORY_COUNTS.format(source=source)),
+            {
+                "level": level,
+                "starts": [n[0] for n in nodes],
+                "regions": [n[1] for n in nodes],
+            },
+        )
 
     async def _rebuild_spans(self, cells: Collection[tuple[date, str]]) -> None:
         """Recompute the spans holding these cells, level by level from the one below."""
@@ -400,6 +431,7 @@ class StatsRepository:
                 f"SELECT start, region_code, category_code, {CELL_LIST} FROM stats_spans "
                 f"WHERE level = {level}"
             )
+            await self._copy_category_counts(level, nodes, source)
 
     async def rebuild_agencies(self, cells: Collection[tuple[date, uuid.UUID]]) -> None:
         """Recompute the rollup rows of (week, agency) cells from their facts."""
@@ -494,15 +526,20 @@ class StatsRepository:
     async def region_categories(
         self, level: str, first: date, last: date, category: str | None
     ) -> list[tuple[str, str, int]]:
-        """(region, category, complaints) over the weeks first..last."""
-        where = "category_code <> '' AND (:category = '' OR category_code = :category)"
+        """(region, category, complaints) over the weeks first..last (stats_category_counts:
+        the weeks are its level 0)."""
+        covered = self._covered(first, last, category)
+        covered["levels"] = [0] * len(covered["weeks"]) + covered["levels"]
+        covered["starts"] = covered.pop("weeks") + covered["starts"]
         rows = await self.session.execute(
             text(
                 f"SELECT {_region_key(level)}, category_code, sum(complaints)::int "
-                f"FROM ({self._cells('complaints', where)}) AS cell "
-                f"WHERE {_level_filter(level)} GROUP BY 1, 2"
+                "FROM stats_category_counts WHERE (level, start) IN (SELECT * FROM "
+                "unnest(CAST(:levels AS smallint[]), CAST(:starts AS date[]))) "
+                "AND (:category = '' OR category_code = :category) "
+                f"AND {_level_filter(level)} GROUP BY 1, 2"
             ),
-            self._covered(first, last, category),
+            covered,
         )
         return [(str(r[0]), r[1], r[2]) for r in rows]
 

@@ -30,6 +30,7 @@ from services.models.routing import (
     TargetLevel,
 )
 from services.models.stats import (
+    StatsCategoryCount,
     StatsComplaintFact,
     StatsSpan,
     StatsWatermark,
@@ -67,6 +68,7 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionLevel",
+    "StatsCategoryCount",
     "StatsComplaintFact",
     "StatsSpan",
     "StatsWatermark",

@@ -159,6 +159,21 @@ class StatsSpan(RollupColumns, Base):
     )
 
 
+class StatsCategoryCount(Base):
+    """The complaints per category of every weekly row (level 0, `start` = the week) and span
+    (level 2, 4, 6) in a narrow row of its own: the counts by category of a year of every
+    kabupaten/kota are ~36,000 cells, read here instead of from the ~1 KB rollup rows (with
+    their histograms) that hold them too. Rebuilt with the rows they copy."""
+
+    __tablename__ = "stats_category_counts"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 0: one week
+    start: Mapped[date] = mapped_column(primary_key=True)  # a Monday
+    region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # never ''
+    complaints: Mapped[int]
+
+
 class StatsWatermark(Base):
     """How far the refresh job has read the events (by `occurred_at`)."""
 
