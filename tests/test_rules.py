@@ -143,6 +143,8 @@ OWNERS: dict[str, set[str]] = {
     "StatsWeeklyAgency": {"routing"},
     "StatsSpan": {"routing"},
     "StatsCategoryCount": {"routing"},
+    "StatsAreaWeekly": {"routing"},
+    "StatsAreaSpan": {"routing"},
     "StatsWatermark": {"routing"},
     # notifications to people (issue 9, people)
     "NotificationContact": {"notifications"},

@@ -24,6 +24,8 @@ from services.models import (
     ComplaintClock,
     Event,
     Region,
+    StatsAreaSpan,
+    StatsAreaWeekly,
     StatsCategoryCount,
     StatsComplaintFact,
     StatsSpan,
@@ -150,6 +152,52 @@ FROM ({source}) AS child
 WHERE category_code <> '' AND (start, region_code) IN (
     SELECT * FROM unnest(CAST(:starts AS date[]), CAST(:regions AS varchar[])))
 """
+
+
+def _area_delta(table: str, sign: int) -> str:
+    """Add (sign 1) or take out (-1) the stats_weekly rows of some (week, region) cells to or
+    from the sums of their province and of the country (area ''), in stats_area_weekly or
+    (for every span level) stats_area_spans."""
+    spans = table == "stats_area_spans"
+    keys = ("level, start, " if spans else "week, ") + "area_code, category_code"
+    values = (
+        f"span.level, DATE '{SPAN_EPOCH}' + (week - DATE '{SPAN_EPOCH}') / span.days * span.days"
+        if spans
+        else "week"
+    )
+    join = (
+        "CROSS JOIN unnest(CAST(:levels AS smallint[]), CAST(:days AS int[])) AS span(level, days)"
+        if spans
+        else ""
+    )
+    minus = "-" if sign < 0 else ""
+    sums = ", ".join(
+        f"ARRAY[{', '.join(f'{minus}sum({c}[{i + 1}])::int' for i in range(HISTOGRAM_BUCKETS))}]"
+        if c in HISTOGRAMS
+        else f"{minus}sum({c})::int"
+        for c in CELL_COLUMNS
+    )
+    updates = ", ".join(
+        f"{c} = ARRAY(SELECT a + b FROM unnest({table}.{c}, excluded.{c}) WITH ORDINALITY "
+        "AS u(a, b, i) ORDER BY i)"
+        if c in HISTOGRAMS
+        else f"{c} = {table}.{c} + excluded.{c}"
+        for c in CELL_COLUMNS
+    )
+    return (
+        f"INSERT INTO {table} ({keys}, {CELL_LIST}) "
+        f"SELECT {values}, area.code, category_code, {sums} FROM stats_weekly "
+        "CROSS JOIN LATERAL (VALUES (split_part(region_code, '.', 1)), ('')) AS area(code) "
+        f"{join} WHERE (week, region_code) IN (SELECT * FROM unnest(CAST(:weeks AS date[]), "
+        f"CAST(:regions AS varchar[]))) GROUP BY {'1, 2, 3, 4' if spans else '1, 2, 3'} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    )
+
+
+AREA_DELTAS = {
+    sign: [_area_delta(table, sign) for table in ("stats_area_weekly", "stats_area_spans")]
+    for sign in (-1, 1)
+}
 
 
 def span_start(week: date, level: int) -> date:
@@ -375,14 +423,37 @@ class StatsRepository:
         """Recompute the rollup rows of (week, region) cells from their facts."""
         if not cells:
             return
+        params = {
+            "weeks": [c[0] for c in cells],
+            "regions": [c[1] for c in cells],
+            "levels": list(SPAN_LEVELS),
+            "days": [7 * 2**level for level in SPAN_LEVELS],
+        }
+        # The cells' rows leave their province's and the country's sums...
+        for statement in AREA_DELTAS[-1]:
+            await self.session.execute(text(statement), params)
         await self.session.execute(
             StatsWeekly.__table__.delete().where(  # type: ignore[attr-defined]
                 tuple_(StatsWeekly.week, StatsWeekly.region_code).in_(list(cells))
             )
         )
+        await self.session.execute(text(REBUILD_CELLS), params)
+        # ...and come back recomputed; an area left with no complaint has no row.
+        for statement in AREA_DELTAS[1]:
+            await self.session.execute(text(statement), params)
+        weeks = sorted({c[0] for c in cells})
         await self.session.execute(
-            text(REBUILD_CELLS),
-            {"weeks": [c[0] for c in cells], "regions": [c[1] for c in cells]},
+            delete(StatsAreaWeekly).where(
+                StatsAreaWeekly.complaints == 0, StatsAreaWeekly.week.in_(weeks)
+            )
+        )
+        await self.session.execute(
+            delete(StatsAreaSpan).where(
+                StatsAreaSpan.complaints == 0,
+                tuple_(StatsAreaSpan.level, StatsAreaSpan.start).in_(
+                    sorted({(level, span_start(w, level)) for w in weeks for level in SPAN_LEVELS})
+                ),
+            )
         )
         source = f"SELECT week AS start, region_code, category_code, {CELL_LIST} FROM stats_weekly"
         await self._copy_category_counts(0, sorted(cells), source)
@@ -492,12 +563,17 @@ class StatsRepository:
             "category": category or "",
         }
 
-    def _cells(self, columns: str, where: str) -> str:
-        """The weekly rows and spans that cover the period (`_covered`), filtered."""
+    def _cells(self, columns: str, where: str, areas: bool = False) -> str:
+        """The weekly rows and spans that cover the period (`_covered`), filtered; `areas`:
+        those of the provinces and the country, their code as region_code."""
+        code = "area_code AS region_code" if areas else "region_code"
+        weekly, spans = (
+            ("stats_area_weekly", "stats_area_spans") if areas else ("stats_weekly", "stats_spans")
+        )
         return (
-            f"SELECT region_code, category_code, {columns} FROM stats_weekly "
+            f"SELECT {code}, category_code, {columns} FROM {weekly} "
             f"WHERE week = ANY(CAST(:weeks AS date[])) AND {where} UNION ALL "
-            f"SELECT region_code, category_code, {columns} FROM stats_spans "
+            f"SELECT {code}, category_code, {columns} FROM {spans} "
             "WHERE (level, start) IN (SELECT * FROM unnest(CAST(:levels AS smallint[]), "
             f"CAST(:starts AS date[]))) AND {where}"
         )
@@ -512,15 +588,20 @@ class StatsRepository:
     ) -> list[dict[str, Any]]:
         """Per region of `level`, the sums of `columns` (default all: the measures' sums and
         histograms, and the breakdowns by status, report type and channel) over the weeks
-        first..last (Mondays)."""
-        rows = await self.session.execute(
-            text(
+        first..last (Mondays). Provinces read their sums (stats_area_*), not their regions'."""
+        where = "category_code = :category"
+        if level == "province":
+            cells = self._cells(", ".join(columns), where + " AND area_code <> ''", areas=True)
+            query = (
+                f"SELECT region_code AS code, {_sums(columns)} FROM ({cells}) AS cell GROUP BY 1"
+            )
+        else:
+            query = (
                 f"SELECT {_region_key(level)} AS code, {_sums(columns)} "
-                f"FROM ({self._cells(', '.join(columns), 'category_code = :category')}) AS cell "
+                f"FROM ({self._cells(', '.join(columns), where)}) AS cell "
                 f"WHERE {_level_filter(level)} GROUP BY 1"
-            ),
-            self._covered(first, last, category),
-        )
+            )
+        rows = await self.session.execute(text(query), self._covered(first, last, category))
         return [dict(r._mapping) for r in rows]
 
     async def region_categories(
@@ -552,15 +633,23 @@ class StatsRepository:
         columns: Sequence[str] = CELL_COLUMNS,
     ) -> list[dict[str, Any]]:
         """Per week, the sums of `columns` over the regions under `prefix` (every region
-        without one)."""
-        where = "true" if not prefix else "(region_code = :prefix OR region_code LIKE :like)"
+        without one): the country's or a province's read their sums (stats_area_weekly)."""
+        if not prefix or "." not in prefix:
+            table, where = "stats_area_weekly", "area_code = :area"
+        else:
+            table, where = "stats_weekly", "(region_code = :prefix OR region_code LIKE :like)"
         rows = await self.session.execute(
             text(
-                f"SELECT week, {_sums(columns)} FROM stats_weekly "
+                f"SELECT week, {_sums(columns)} FROM {table} "
                 "WHERE category_code = :category AND week BETWEEN :first AND :last "
                 f"AND {where} GROUP BY week ORDER BY week"
             ),
-            {**self._period(first, last, category), "prefix": prefix, "like": f"{prefix}.%"},
+            {
+                **self._period(first, last, category),
+                "prefix": prefix,
+                "like": f"{prefix}.%",
+                "area": prefix or "",
+            },
         )
         return [dict(r._mapping) for r in rows]
 

@@ -30,6 +30,8 @@ from services.models.routing import (
     TargetLevel,
 )
 from services.models.stats import (
+    StatsAreaSpan,
+    StatsAreaWeekly,
     StatsCategoryCount,
     StatsComplaintFact,
     StatsSpan,
@@ -68,6 +70,8 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionLevel",
+    "StatsAreaSpan",
+    "StatsAreaWeekly",
     "StatsCategoryCount",
     "StatsComplaintFact",
     "StatsSpan",
