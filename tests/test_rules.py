@@ -144,7 +144,6 @@ OWNERS: dict[str, set[str]] = {
     "StatsSpan": {"routing"},
     "StatsCategoryCount": {"routing"},
     "StatsAreaWeekly": {"routing"},
-    "StatsAreaSpan": {"routing"},
     "StatsWatermark": {"routing"},
     # notifications to people (issue 9, people)
     "NotificationContact": {"notifications"},

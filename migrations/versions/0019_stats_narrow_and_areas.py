@@ -2,9 +2,9 @@
 
 stats_category_counts copies `complaints` of every stats_weekly row (level 0) and stats_spans
 row (levels 2, 4, 6) of a category, so the counts by category of a call are read from ~60-byte
-rows instead of the ~1 KB rollup rows. stats_area_weekly and stats_area_spans hold the weekly
-rows and spans summed per province and for the whole country (area_code ''), so a
-province-level call reads a row per province and a trend a row per week.
+rows instead of the ~1 KB rollup rows. stats_area_weekly holds the weekly rows summed
+per province and for the whole country (area_code ''), so a province-level call reads ~40
+rows a week and a trend a row per week.
 
 Revision ID: 0019
 Revises: 0016
@@ -67,8 +67,6 @@ SUMS = (
 )
 HISTOGRAMS = ("verification_hist", "first_response_hist", "completion_hist")
 BUCKETS = 61
-LEVELS = (2, 4, 6)
-EPOCH = "DATE '2000-01-03'"
 COLUMNS = ", ".join([*SUMS, *HISTOGRAMS])
 
 
@@ -110,14 +108,7 @@ def upgrade() -> None:
         sa.Column("area_code", sa.String(16), primary_key=True),
         sa.Column("category_code", sa.String(64), primary_key=True),
         *rollup_columns(),
-    )
-    op.create_table(
-        "stats_area_spans",
-        sa.Column("level", sa.SmallInteger(), primary_key=True),
-        sa.Column("start", sa.Date(), primary_key=True),
-        sa.Column("area_code", sa.String(16), primary_key=True),
-        sa.Column("category_code", sa.String(64), primary_key=True),
-        *rollup_columns(),
+        postgresql_with={"fillfactor": 40},
     )
     op.execute(
         f"INSERT INTO stats_area_weekly (week, area_code, category_code, {COLUMNS}) "
@@ -125,17 +116,8 @@ def upgrade() -> None:
         "CROSS JOIN LATERAL (VALUES (split_part(region_code, '.', 1)), ('')) AS area(code) "
         "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     )
-    for level in LEVELS:
-        days = 7 * 2**level
-        op.execute(
-            f"INSERT INTO stats_area_spans (level, start, area_code, category_code, {COLUMNS}) "
-            f"SELECT {level}, {EPOCH} + {days} * floor((week - {EPOCH}) / {days}.0)::int, "
-            f"area_code, category_code, {summed()} FROM stats_area_weekly "
-            "GROUP BY 2, 3, 4 ORDER BY 2, 3, 4"
-        )
 
 
 def downgrade() -> None:
-    op.drop_table("stats_area_spans")
     op.drop_table("stats_area_weekly")
     op.drop_table("stats_category_counts")

@@ -24,7 +24,6 @@ from services.models import (
     ComplaintClock,
     Event,
     Region,
-    StatsAreaSpan,
     StatsAreaWeekly,
     StatsCategoryCount,
     StatsComplaintFact,
@@ -154,22 +153,9 @@ WHERE category_code <> '' AND (start, region_code) IN (
 """
 
 
-def _area_delta(table: str, sign: int) -> str:
+def _area_delta(sign: int) -> str:
     """Add (sign 1) or take out (-1) the stats_weekly rows of some (week, region) cells to or
-    from the sums of their province and of the country (area ''), in stats_area_weekly or
-    (for every span level) stats_area_spans."""
-    spans = table == "stats_area_spans"
-    keys = ("level, start, " if spans else "week, ") + "area_code, category_code"
-    values = (
-        f"span.level, DATE '{SPAN_EPOCH}' + (week - DATE '{SPAN_EPOCH}') / span.days * span.days"
-        if spans
-        else "week"
-    )
-    join = (
-        "CROSS JOIN unnest(CAST(:levels AS smallint[]), CAST(:days AS int[])) AS span(level, days)"
-        if spans
-        else ""
-    )
+    from the sums of their province and of the country (area '') in stats_area_weekly."""
     minus = "-" if sign < 0 else ""
     sums = ", ".join(
         f"ARRAY[{', '.join(f'{minus}sum({c}[{i + 1}])::int' for i in range(HISTOGRAM_BUCKETS))}]"
@@ -177,27 +163,28 @@ def _area_delta(table: str, sign: int) -> str:
         else f"{minus}sum({c})::int"
         for c in CELL_COLUMNS
     )
+    table = "stats_area_weekly"
     updates = ", ".join(
-        f"{c} = ARRAY(SELECT a + b FROM unnest({table}.{c}, excluded.{c}) WITH ORDINALITY "
-        "AS u(a, b, i) ORDER BY i)"
+        f"{c} = ARRAY["
+        + ", ".join(
+            f"{table}.{c}[{i}] + excluded.{c}[{i}]" for i in range(1, HISTOGRAM_BUCKETS + 1)
+        )
+        + "]"
         if c in HISTOGRAMS
         else f"{c} = {table}.{c} + excluded.{c}"
         for c in CELL_COLUMNS
     )
     return (
-        f"INSERT INTO {table} ({keys}, {CELL_LIST}) "
-        f"SELECT {values}, area.code, category_code, {sums} FROM stats_weekly "
+        f"INSERT INTO {table} (week, area_code, category_code, {CELL_LIST}) "
+        f"SELECT week, area.code, category_code, {sums} FROM stats_weekly "
         "CROSS JOIN LATERAL (VALUES (split_part(region_code, '.', 1)), ('')) AS area(code) "
-        f"{join} WHERE (week, region_code) IN (SELECT * FROM unnest(CAST(:weeks AS date[]), "
-        f"CAST(:regions AS varchar[]))) GROUP BY {'1, 2, 3, 4' if spans else '1, 2, 3'} "
-        f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        "WHERE (week, region_code) IN (SELECT * FROM unnest(CAST(:weeks AS date[]), "
+        "CAST(:regions AS varchar[]))) GROUP BY 1, 2, 3 "
+        f"ON CONFLICT (week, area_code, category_code) DO UPDATE SET {updates}"
     )
 
 
-AREA_DELTAS = {
-    sign: [_area_delta(table, sign) for table in ("stats_area_weekly", "stats_area_spans")]
-    for sign in (-1, 1)
-}
+AREA_DELTAS = {sign: _area_delta(sign) for sign in (-1, 1)}
 
 
 def span_start(week: date, level: int) -> date:
@@ -423,15 +410,17 @@ class StatsRepository:
         """Recompute the rollup rows of (week, region) cells from their facts."""
         if not cells:
             return
+        # The planner guesses the cells' rows far too many and would compile these statements'
+        # hundreds of sums (JIT): seconds per statement for a few thousand rows.
+        await self.session.execute(text("SET LOCAL jit = off"))
+        # A batch's cells are a few thousand ~1 KB rows to group: sorted in memory, not on disk.
+        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
         params = {
             "weeks": [c[0] for c in cells],
             "regions": [c[1] for c in cells],
-            "levels": list(SPAN_LEVELS),
-            "days": [7 * 2**level for level in SPAN_LEVELS],
         }
         # The cells' rows leave their province's and the country's sums...
-        for statement in AREA_DELTAS[-1]:
-            await self.session.execute(text(statement), params)
+        await self.session.execute(text(AREA_DELTAS[-1]), params)
         await self.session.execute(
             StatsWeekly.__table__.delete().where(  # type: ignore[attr-defined]
                 tuple_(StatsWeekly.week, StatsWeekly.region_code).in_(list(cells))
@@ -439,20 +428,11 @@ class StatsRepository:
         )
         await self.session.execute(text(REBUILD_CELLS), params)
         # ...and come back recomputed; an area left with no complaint has no row.
-        for statement in AREA_DELTAS[1]:
-            await self.session.execute(text(statement), params)
-        weeks = sorted({c[0] for c in cells})
+        await self.session.execute(text(AREA_DELTAS[1]), params)
         await self.session.execute(
             delete(StatsAreaWeekly).where(
-                StatsAreaWeekly.complaints == 0, StatsAreaWeekly.week.in_(weeks)
-            )
-        )
-        await self.session.execute(
-            delete(StatsAreaSpan).where(
-                StatsAreaSpan.complaints == 0,
-                tuple_(StatsAreaSpan.level, StatsAreaSpan.start).in_(
-                    sorted({(level, span_start(w, level)) for w in weeks for level in SPAN_LEVELS})
-                ),
+                StatsAreaWeekly.complaints == 0,
+                StatsAreaWeekly.week.in_(sorted({c[0] for c in cells})),
             )
         )
         source = f"SELECT week AS start, region_code, category_code, {CELL_LIST} FROM stats_weekly"
@@ -563,17 +543,12 @@ class StatsRepository:
             "category": category or "",
         }
 
-    def _cells(self, columns: str, where: str, areas: bool = False) -> str:
-        """The weekly rows and spans that cover the period (`_covered`), filtered; `areas`:
-        those of the provinces and the country, their code as region_code."""
-        code = "area_code AS region_code" if areas else "region_code"
-        weekly, spans = (
-            ("stats_area_weekly", "stats_area_spans") if areas else ("stats_weekly", "stats_spans")
-        )
+    def _cells(self, columns: str, where: str) -> str:
+        """The weekly rows and spans that cover the period (`_covered`), filtered."""
         return (
-            f"SELECT {code}, category_code, {columns} FROM {weekly} "
+            f"SELECT region_code, category_code, {columns} FROM stats_weekly "
             f"WHERE week = ANY(CAST(:weeks AS date[])) AND {where} UNION ALL "
-            f"SELECT {code}, category_code, {columns} FROM {spans} "
+            f"SELECT region_code, category_code, {columns} FROM stats_spans "
             "WHERE (level, start) IN (SELECT * FROM unnest(CAST(:levels AS smallint[]), "
             f"CAST(:starts AS date[]))) AND {where}"
         )
@@ -588,20 +563,23 @@ class StatsRepository:
     ) -> list[dict[str, Any]]:
         """Per region of `level`, the sums of `columns` (default all: the measures' sums and
         histograms, and the breakdowns by status, report type and channel) over the weeks
-        first..last (Mondays). Provinces read their sums (stats_area_*), not their regions'."""
-        where = "category_code = :category"
+        first..last (Mondays). A province reads its own sums (stats_area_weekly, ~40 rows a
+        week, small enough to stay in memory), not its kabupaten/kota's."""
         if level == "province":
-            cells = self._cells(", ".join(columns), where + " AND area_code <> ''", areas=True)
             query = (
-                f"SELECT region_code AS code, {_sums(columns)} FROM ({cells}) AS cell GROUP BY 1"
+                f"SELECT area_code AS code, {_sums(columns)} FROM stats_area_weekly "
+                "WHERE category_code = :category AND area_code <> '' "
+                "AND week BETWEEN :first AND :last GROUP BY 1"
             )
+            params = self._period(first, last, category)
         else:
+            cells = self._cells(", ".join(columns), "category_code = :category")
             query = (
-                f"SELECT {_region_key(level)} AS code, {_sums(columns)} "
-                f"FROM ({self._cells(', '.join(columns), where)}) AS cell "
+                f"SELECT {_region_key(level)} AS code, {_sums(columns)} FROM ({cells}) AS cell "
                 f"WHERE {_level_filter(level)} GROUP BY 1"
             )
-        rows = await self.session.execute(text(query), self._covered(first, last, category))
+            params = self._covered(first, last, category)
+        rows = await self.session.execute(text(query), params)
         return [dict(r._mapping) for r in rows]
 
     async def region_categories(

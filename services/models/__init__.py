@@ -30,7 +30,6 @@ from services.models.routing import (
     TargetLevel,
 )
 from services.models.stats import (
-    StatsAreaSpan,
     StatsAreaWeekly,
     StatsCategoryCount,
     StatsComplaintFact,
@@ -70,7 +69,6 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionLevel",
-    "StatsAreaSpan",
     "StatsAreaWeekly",
     "StatsCategoryCount",
     "StatsComplaintFact",

@@ -67,7 +67,7 @@ async def test_provinces_and_the_country_read_the_sums_of_their_regions_after_an
     ops: httpx.AsyncClient,  # noqa: F811
     session: AsyncSession,
 ) -> None:
-    # Provinces and the country's trend read their own sums (stats_area_*), kept by taking a
+    # Provinces and the country's trend read their own sums (stats_area_weekly), kept by taking a
     # rebuilt cell's rows out and adding them back: rebuilding every cell again, twice, and
     # emptying one, must leave them the sums of the kabupaten/kota under them.
     async def read() -> tuple[dict[str, int], dict[str, int], int, int]:
