@@ -184,6 +184,8 @@ def _area_delta(sign: int) -> str:
     )
 
 
+# pg_advisory_xact_lock key serialising rebuild() (the areas' sums change by difference).
+AREA_LOCK = 0x5354_4154_5341_5245  # "STATSARE"
 AREA_DELTAS = {sign: _area_delta(sign) for sign in (-1, 1)}
 
 
@@ -410,6 +412,10 @@ class StatsRepository:
         """Recompute the rollup rows of (week, region) cells from their facts."""
         if not cells:
             return
+        # The areas' sums are changed by difference, not recomputed: two refreshes rebuilding
+        # the same cell at once would both take its old rows out. One rebuild at a time (until
+        # the transaction ends); each statement then reads what the one before committed.
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AREA_LOCK})
         # The planner guesses the cells' rows far too many and would compile these statements'
         # hundreds of sums (JIT): seconds per statement for a few thousand rows.
         await self.session.execute(text("SET LOCAL jit = off"))
