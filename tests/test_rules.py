@@ -142,6 +142,8 @@ OWNERS: dict[str, set[str]] = {
     "StatsWeekly": {"routing"},
     "StatsWeeklyAgency": {"routing"},
     "StatsSpan": {"routing"},
+    "StatsCategoryCount": {"routing"},
+    "StatsAreaWeekly": {"routing"},
     "StatsWatermark": {"routing"},
     # notifications to people (issue 9, people)
     "NotificationContact": {"notifications"},

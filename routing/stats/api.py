@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 
 from routing.stats.exports import (
     ExportFilter,
@@ -59,6 +60,13 @@ LevelQ = Annotated[
 ]
 
 
+def as_json(body: BaseModel) -> Response:
+    """The body as built and validated by the service: FastAPI would dump a returned model
+    and validate it again against `response_model` (~13,000 measures for the kabupaten/kota)
+    before serialising it; the route keeps `response_model` for the OpenAPI document."""
+    return Response(body.model_dump_json(by_alias=True), media_type="application/json")
+
+
 async def get_stats_service(session: SessionDep, runtime: RuntimeDep) -> StatsService:
     return StatsService(session, runtime.settings)
 
@@ -105,9 +113,9 @@ async def region_stats(
             examples=["11"],
         ),
     ] = None,
-) -> RegionsOut:
+) -> Response:
     period = service.period(first, to, category, day)
-    return await service.regions(level, period, province if level == "regency" else None)
+    return as_json(await service.regions(level, period, province if level == "regency" else None))
 
 
 @router.get(
@@ -153,8 +161,8 @@ async def ranking(
     first: From = None,
     to: To = None,
     category: CategoryQ = None,
-) -> RankingOut:
-    return await service.ranking(level, service.period(first, to, category, day))
+) -> Response:
+    return as_json(await service.ranking(level, service.period(first, to, category, day)))
 
 
 @router.get(
@@ -180,8 +188,8 @@ async def trends(
     first: From = None,
     to: To = None,
     category: CategoryQ = None,
-) -> TrendOut:
-    return await service.trends(measure, region, service.period(first, to, category, day))
+) -> Response:
+    return as_json(await service.trends(measure, region, service.period(first, to, category, day)))
 
 
 # --- ops lists -------------------------------------------------------------------------------

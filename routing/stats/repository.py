@@ -1,6 +1,7 @@
 """All of the statistics' SQL: the refresh job's reads and writes of the aggregates, the
 statistics calls' reads of them (never of the complaint table), the ops lists and the export
-cursor. Routing owns stats_complaint_facts, stats_weekly, stats_spans and stats_watermarks."""
+cursor. Routing owns stats_complaint_facts, stats_weekly, stats_spans, stats_category_counts and
+stats_watermarks."""
 
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -23,6 +24,8 @@ from services.models import (
     ComplaintClock,
     Event,
     Region,
+    StatsAreaWeekly,
+    StatsCategoryCount,
     StatsComplaintFact,
     StatsSpan,
     StatsWatermark,
@@ -140,6 +143,50 @@ JOIN ({{source}}) AS child ON child.region_code = node.region_code
 GROUP BY node.start, child.region_code, child.category_code
 """
 CELL_LIST = ", ".join(CELL_COLUMNS)
+# The narrow copy of the category rows' complaints (stats_category_counts) of some nodes.
+COPY_CATEGORY_COUNTS = """
+INSERT INTO stats_category_counts (level, start, region_code, category_code, complaints)
+SELECT CAST(:level AS smallint), start, region_code, category_code, complaints
+FROM ({source}) AS child
+WHERE category_code <> '' AND (start, region_code) IN (
+    SELECT * FROM unnest(CAST(:starts AS date[]), CAST(:regions AS varchar[])))
+"""
+
+
+def _area_delta(sign: int) -> str:
+    """Add (sign 1) or take out (-1) the stats_weekly rows of some (week, region) cells to or
+    from the sums of their province and of the country (area '') in stats_area_weekly."""
+    minus = "-" if sign < 0 else ""
+    sums = ", ".join(
+        f"ARRAY[{', '.join(f'{minus}sum({c}[{i + 1}])::int' for i in range(HISTOGRAM_BUCKETS))}]"
+        if c in HISTOGRAMS
+        else f"{minus}sum({c})::int"
+        for c in CELL_COLUMNS
+    )
+    table = "stats_area_weekly"
+    updates = ", ".join(
+        f"{c} = ARRAY["
+        + ", ".join(
+            f"{table}.{c}[{i}] + excluded.{c}[{i}]" for i in range(1, HISTOGRAM_BUCKETS + 1)
+        )
+        + "]"
+        if c in HISTOGRAMS
+        else f"{c} = {table}.{c} + excluded.{c}"
+        for c in CELL_COLUMNS
+    )
+    return (
+        f"INSERT INTO {table} (week, area_code, category_code, {CELL_LIST}) "
+        f"SELECT week, area.code, category_code, {sums} FROM stats_weekly "
+        "CROSS JOIN LATERAL (VALUES (split_part(region_code, '.', 1)), ('')) AS area(code) "
+        "WHERE (week, region_code) IN (SELECT * FROM unnest(CAST(:weeks AS date[]), "
+        "CAST(:regions AS varchar[]))) GROUP BY 1, 2, 3 "
+        f"ON CONFLICT (week, area_code, category_code) DO UPDATE SET {updates}"
+    )
+
+
+# pg_advisory_xact_lock key serialising rebuild() (the areas' sums change by difference).
+AREA_LOCK = 0x5354_4154_5341_5245  # "STATSARE"
+AREA_DELTAS = {sign: _area_delta(sign) for sign in (-1, 1)}
 
 
 def span_start(week: date, level: int) -> date:
@@ -368,16 +415,57 @@ class StatsRepository:
         """Recompute the rollup rows of (week, region) cells from their facts."""
         if not cells:
             return
+        # The areas' sums are changed by difference, not recomputed: two refreshes rebuilding
+        # the same cell at once would both take its old rows out. One rebuild at a time (until
+        # the transaction ends); each statement then reads what the one before committed.
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AREA_LOCK})
+        # The planner guesses the cells' rows far too many and would compile these statements'
+        # hundreds of sums (JIT): seconds per statement for a few thousand rows.
+        await self.session.execute(text("SET LOCAL jit = off"))
+        # A batch's cells are a few thousand ~1 KB rows to group: sorted in memory, not on disk.
+        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        params = {
+            "weeks": [c[0] for c in cells],
+            "regions": [c[1] for c in cells],
+        }
+        # The cells' rows leave their province's and the country's sums...
+        await self.session.execute(text(AREA_DELTAS[-1]), params)
         await self.session.execute(
             StatsWeekly.__table__.delete().where(  # type: ignore[attr-defined]
                 tuple_(StatsWeekly.week, StatsWeekly.region_code).in_(list(cells))
             )
         )
+        await self.session.execute(text(REBUILD_CELLS), params)
+        # ...and come back recomputed; an area left with no complaint has no row.
+        await self.session.execute(text(AREA_DELTAS[1]), params)
         await self.session.execute(
-            text(REBUILD_CELLS),
-            {"weeks": [c[0] for c in cells], "regions": [c[1] for c in cells]},
+            delete(StatsAreaWeekly).where(
+                StatsAreaWeekly.complaints == 0,
+                StatsAreaWeekly.week.in_(sorted({c[0] for c in cells})),
+            )
         )
+        source = f"SELECT week AS start, region_code, category_code, {CELL_LIST} FROM stats_weekly"
+        await self._copy_category_counts(0, sorted(cells), source)
         await self._rebuild_spans(cells)
+
+    async def _copy_category_counts(
+        self, level: int, nodes: Sequence[tuple[date, str]], source: str
+    ) -> None:
+        """stats_category_counts of these (start, region) nodes of a level, from `source`."""
+        count = StatsCategoryCount
+        await self.session.execute(
+            count.__table__.delete().where(  # type: ignore[attr-defined]
+                count.level == level, tuple_(count.start, count.region_code).in_(list(nodes))
+            )
+        )
+        await self.session.execute(
+            text(COPY_CATEGORY_COUNTS.format(source=source)),
+            {
+                "level": level,
+                "starts": [n[0] for n in nodes],
+                "regions": [n[1] for n in nodes],
+            },
+        )
 
     async def _rebuild_spans(self, cells: Collection[tuple[date, str]]) -> None:
         """Recompute the spans holding these cells, level by level from the one below."""
@@ -403,6 +491,7 @@ class StatsRepository:
                 f"SELECT start, region_code, category_code, {CELL_LIST} FROM stats_spans "
                 f"WHERE level = {level}"
             )
+            await self._copy_category_counts(level, nodes, source)
 
     async def rebuild_agencies(self, cells: Collection[tuple[date, uuid.UUID]]) -> None:
         """Recompute the rollup rows of (week, agency) cells from their facts."""
@@ -483,29 +572,42 @@ class StatsRepository:
     ) -> list[dict[str, Any]]:
         """Per region of `level`, the sums of `columns` (default all: the measures' sums and
         histograms, and the breakdowns by status, report type and channel) over the weeks
-        first..last (Mondays)."""
-        rows = await self.session.execute(
-            text(
-                f"SELECT {_region_key(level)} AS code, {_sums(columns)} "
-                f"FROM ({self._cells(', '.join(columns), 'category_code = :category')}) AS cell "
+        first..last (Mondays). A province reads its own sums (stats_area_weekly, ~40 rows a
+        week, small enough to stay in memory), not its kabupaten/kota's."""
+        if level == "province":
+            query = (
+                f"SELECT area_code AS code, {_sums(columns)} FROM stats_area_weekly "
+                "WHERE category_code = :category AND area_code <> '' "
+                "AND week BETWEEN :first AND :last GROUP BY 1"
+            )
+            params = self._period(first, last, category)
+        else:
+            cells = self._cells(", ".join(columns), "category_code = :category")
+            query = (
+                f"SELECT {_region_key(level)} AS code, {_sums(columns)} FROM ({cells}) AS cell "
                 f"WHERE {_level_filter(level)} GROUP BY 1"
-            ),
-            self._covered(first, last, category),
-        )
+            )
+            params = self._covered(first, last, category)
+        rows = await self.session.execute(text(query), params)
         return [dict(r._mapping) for r in rows]
 
     async def region_categories(
         self, level: str, first: date, last: date, category: str | None
     ) -> list[tuple[str, str, int]]:
-        """(region, category, complaints) over the weeks first..last."""
-        where = "category_code <> '' AND (:category = '' OR category_code = :category)"
+        """(region, category, complaints) over the weeks first..last (stats_category_counts:
+        the weeks are its level 0)."""
+        covered = self._covered(first, last, category)
+        covered["levels"] = [0] * len(covered["weeks"]) + covered["levels"]
+        covered["starts"] = covered.pop("weeks") + covered["starts"]
         rows = await self.session.execute(
             text(
                 f"SELECT {_region_key(level)}, category_code, sum(complaints)::int "
-                f"FROM ({self._cells('complaints', where)}) AS cell "
-                f"WHERE {_level_filter(level)} GROUP BY 1, 2"
+                "FROM stats_category_counts WHERE (level, start) IN (SELECT * FROM "
+                "unnest(CAST(:levels AS smallint[]), CAST(:starts AS date[]))) "
+                "AND (:category = '' OR category_code = :category) "
+                f"AND {_level_filter(level)} GROUP BY 1, 2"
             ),
-            self._covered(first, last, category),
+            covered,
         )
         return [(str(r[0]), r[1], r[2]) for r in rows]
 
@@ -518,15 +620,23 @@ class StatsRepository:
         columns: Sequence[str] = CELL_COLUMNS,
     ) -> list[dict[str, Any]]:
         """Per week, the sums of `columns` over the regions under `prefix` (every region
-        without one)."""
-        where = "true" if not prefix else "(region_code = :prefix OR region_code LIKE :like)"
+        without one): the country's or a province's read their sums (stats_area_weekly)."""
+        if not prefix or "." not in prefix:
+            table, where = "stats_area_weekly", "area_code = :area"
+        else:
+            table, where = "stats_weekly", "(region_code = :prefix OR region_code LIKE :like)"
         rows = await self.session.execute(
             text(
-                f"SELECT week, {_sums(columns)} FROM stats_weekly "
+                f"SELECT week, {_sums(columns)} FROM {table} "
                 "WHERE category_code = :category AND week BETWEEN :first AND :last "
                 f"AND {where} GROUP BY week ORDER BY week"
             ),
-            {**self._period(first, last, category), "prefix": prefix, "like": f"{prefix}.%"},
+            {
+                **self._period(first, last, category),
+                "prefix": prefix,
+                "like": f"{prefix}.%",
+                "area": prefix or "",
+            },
         )
         return [dict(r._mapping) for r in rows]
 

@@ -25,13 +25,10 @@ from routing.stats.schemas import (
     AgencyStats,
     Counts,
     Level,
-    LossOut,
     MeasureOut,
     Period,
-    RankingItem,
     RankingOut,
     RegionsOut,
-    RegionStats,
     TrendOut,
     TrendPoint,
 )
@@ -45,6 +42,20 @@ DEFAULT_DAYS = 365
 
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def _raw(found: dict[str, Measure]) -> dict[str, dict[str, Any]]:
+    """The measures as plain data: a listing validates its whole body at once (in pydantic's
+    core), not ~13,000 MeasureOut one by one."""
+    return {
+        name: {
+            "value": m.value,
+            "numerator": m.numerator,
+            "denominator": m.denominator,
+            "small": m.small,
+        }
+        for name, m in found.items()
+    }
 
 
 def _measures(found: dict[str, Measure]) -> dict[str, MeasureOut]:
@@ -82,13 +93,18 @@ class StatsService:
         return await self.repository.watermark(WATERMARK)
 
     def _counts(self, row: Mapping[str, Any], categories: list[tuple[str, int]]) -> Counts:
+        return Counts(**self._count_values(row, categories))
+
+    def _count_values(
+        self, row: Mapping[str, Any], categories: list[tuple[str, int]]
+    ) -> dict[str, dict[str, int]]:
         """The breakdown columns of a summed row (values with no complaints left out)."""
         by: dict[str, dict[str, int]] = {
             dimension: {v: row[f"{dimension}_{v}"] for v in values if row.get(f"{dimension}_{v}")}
             for dimension, values in BREAKDOWNS.items()
         }
         by["category"] = dict(categories)
-        return Counts(**by)
+        return by
 
     async def _region_measures(
         self,
@@ -96,7 +112,7 @@ class StatsService:
         period: Period,
         within: str | None = None,
         measures: Collection[str] | None = None,
-    ) -> list[tuple[RegionRow, dict[str, Measure], Counts | None]]:
+    ) -> list[tuple[RegionRow, dict[str, Measure], dict[str, dict[str, int]] | None]]:
         """Every region of the level with its measures and counts; with `measures`, only the
         sums those need are read (the others come out as of no complaints) and no counts."""
         regions = await self.repository.regions(level, within)
@@ -122,28 +138,31 @@ class StatsService:
                 compute(Totals.of(rows.get(region.code, {})), self.min_count, region.population),
                 None
                 if measures is not None
-                else self._counts(rows.get(region.code, {}), categories.get(region.code, [])),
+                else self._count_values(rows.get(region.code, {}), categories.get(region.code, [])),
             )
             for region in regions
         ]
 
     async def regions(self, level: Level, period: Period, within: str | None = None) -> RegionsOut:
         found = await self._region_measures(level, period, within)
-        return RegionsOut(
-            level=level,
-            period=period,
-            refreshed_through=await self.refreshed_through(),
-            items=[
-                RegionStats(
-                    code=region.code,
-                    name=region.name,
-                    level=level,
-                    population=region.population,
-                    measures=_measures(measures),
-                    counts=counts or Counts(status={}, report_type={}, channel={}, category={}),
-                )
-                for region, measures, counts in found
-            ],
+        empty: dict[str, dict[str, int]] = {"status": {}, "report_type": {}, "channel": {}}
+        return RegionsOut.model_validate(
+            {
+                "level": level,
+                "period": period,
+                "refreshed_through": await self.refreshed_through(),
+                "items": [
+                    {
+                        "code": region.code,
+                        "name": region.name,
+                        "level": level,
+                        "population": region.population,
+                        "measures": _raw(measures),
+                        "counts": counts or {**empty, "category": {}},
+                    }
+                    for region, measures, counts in found
+                ],
+            }
         )
 
     def policy(self) -> GradingPolicy:
@@ -159,32 +178,34 @@ class StatsService:
             graded.append((region, measures, grade(measures, policy)))
         # Best score first; the ungraded last, by code.
         graded.sort(key=lambda g: (g[2].score is None, -(g[2].score or 0), g[0].code))
-        items: list[RankingItem] = []
+        items: list[dict[str, Any]] = []
         rank = 0
         for region, measures, found in graded:
             if found.score is not None:
                 rank += 1
             items.append(
-                RankingItem(
-                    rank=rank if found.score is not None else None,
-                    code=region.code,
-                    name=region.name,
-                    grade=found.grade,
-                    score=found.score,
-                    reason=found.reason,
-                    losses=[LossOut(**vars(loss)) for loss in found.losses],
-                    excluded=found.excluded,
-                    measures=_measures(
+                {
+                    "rank": rank if found.score is not None else None,
+                    "code": region.code,
+                    "name": region.name,
+                    "grade": found.grade,
+                    "score": found.score,
+                    "reason": found.reason,
+                    "losses": [vars(loss) for loss in found.losses],
+                    "excluded": found.excluded,
+                    "measures": _raw(
                         {k: v for k, v in measures.items() if k in SCORED or k == "complaints"}
                     ),
-                )
+                }
             )
-        return RankingOut(
-            level=level,
-            period=period,
-            thresholds=dict(zip(GRADES, policy.thresholds, strict=False)),
-            weights=policy.weights,
-            items=items,
+        return RankingOut.model_validate(
+            {
+                "level": level,
+                "period": period,
+                "thresholds": dict(zip(GRADES, policy.thresholds, strict=False)),
+                "weights": policy.weights,
+                "items": items,
+            }
         )
 
     async def agency(

@@ -30,6 +30,8 @@ from services.models.routing import (
     TargetLevel,
 )
 from services.models.stats import (
+    StatsAreaWeekly,
+    StatsCategoryCount,
     StatsComplaintFact,
     StatsSpan,
     StatsWatermark,
@@ -67,6 +69,8 @@ __all__ = [
     "RefreshToken",
     "Region",
     "RegionLevel",
+    "StatsAreaWeekly",
+    "StatsCategoryCount",
     "StatsComplaintFact",
     "StatsSpan",
     "StatsWatermark",

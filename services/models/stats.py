@@ -159,6 +159,39 @@ class StatsSpan(RollupColumns, Base):
     )
 
 
+class StatsAreaWeekly(RollupColumns, Base):
+    """The weekly rows summed per province (`area_code` = the province's code, its own
+    complaints and its kabupaten/kota's) and for the whole country (`area_code` = ''): a
+    province-level call or a trend reads ~40 rows a week (a table small enough to stay in
+    memory) instead of the 552 region rows. Kept by rebuild() with the weekly rows: the rows of
+    the cells it rebuilds are taken out of their areas' sums before and added back after."""
+
+    __tablename__ = "stats_area_weekly"
+
+    week: Mapped[date] = mapped_column(primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(16), primary_key=True)  # '' = the country
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' = all
+
+    # Its rows are updated in place by every refresh: pages left half empty keep the updates
+    # HOT, so the old versions are pruned as the pages are read, even without a VACUUM.
+    __table_args__ = ({"postgresql_with": {"fillfactor": 40}},)
+
+
+class StatsCategoryCount(Base):
+    """The complaints per category of every weekly row (level 0, `start` = the week) and span
+    (level 2, 4, 6) in a narrow row of its own: the counts by category of a year of every
+    kabupaten/kota are ~36,000 cells, read here instead of from the ~1 KB rollup rows (with
+    their histograms) that hold them too. Rebuilt with the rows they copy."""
+
+    __tablename__ = "stats_category_counts"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 0: one week
+    start: Mapped[date] = mapped_column(primary_key=True)  # a Monday
+    region_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64), primary_key=True)  # never ''
+    complaints: Mapped[int]
+
+
 class StatsWatermark(Base):
     """How far the refresh job has read the events (by `occurred_at`)."""
 

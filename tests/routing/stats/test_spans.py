@@ -4,9 +4,11 @@ weeks give the same numbers as the weeks they sum, and a call reads only the sum
 from datetime import date, timedelta
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.stats.measures import HISTOGRAMS, MEASURES, SUMS, Totals, compute, needed
-from routing.stats.repository import cover
+from routing.stats.repository import StatsRepository, cover
 from tests.routing.stats.test_acceptance import PERIOD, ops  # noqa: F401  (the fixture)
 
 
@@ -59,3 +61,63 @@ async def test_a_year_reads_the_same_numbers_as_the_one_week_holding_every_compl
     _, spans = cover(date(2024, 9, 30), date(2025, 9, 29))
     monday = date(2025, 3, 24)
     assert any(s <= monday < s + timedelta(weeks=2**level) for level, s in spans)
+
+
+async def test_provinces_and_the_country_read_the_sums_of_their_regions_after_any_rebuild(
+    ops: httpx.AsyncClient,  # noqa: F811
+    session: AsyncSession,
+) -> None:
+    # Provinces and the country's trend read their own sums (stats_area_weekly), kept by taking a
+    # rebuilt cell's rows out and adding them back: rebuilding every cell again, twice, and
+    # emptying one, must leave them the sums of the kabupaten/kota under them.
+    async def read() -> tuple[dict[str, int], dict[str, int], int, int]:
+        provinces = (await ops.get("/api/v1/stats/regions", params=PERIOD)).json()["items"]
+        regencies = (
+            await ops.get("/api/v1/stats/regions", params={**PERIOD, "level": "regency"})
+        ).json()["items"]
+        trend = (
+            await ops.get("/api/v1/stats/trends", params={**PERIOD, "measure": "complaints"})
+        ).json()["points"]
+        under: dict[str, int] = {}
+        for r in regencies:
+            province = r["code"].split(".")[0]
+            under[province] = under.get(province, 0) + r["measures"]["complaints"]["value"]
+        by_province = {p["code"]: p["measures"]["complaints"]["value"] for p in provinces}
+        return by_province, under, sum(by_province.values()), sum(p["value"] for p in trend)
+
+    by_province, under, total, trend = await read()
+    assert total == trend > 0
+    assert all(by_province[code] >= count for code, count in under.items())
+    repository = StatsRepository(session)
+    cells = {
+        (r[0], r[1])
+        for r in await session.execute(
+            text("SELECT week, region_code FROM stats_weekly WHERE category_code = ''")
+        )
+    }
+    for _ in range(2):
+        await repository.rebuild(cells)
+        await session.commit()
+    assert await read() == (by_province, under, total, trend)
+    # A cell whose complaints left it (for an unknown region): its province loses them.
+    week, region = max(cells, key=lambda c: c[1].count("."))
+    gone = (
+        await session.execute(
+            text("SELECT count(*) FROM stats_complaint_facts WHERE week = :w AND region_code = :r"),
+            {"w": week, "r": region},
+        )
+    ).scalar_one()
+    await session.execute(
+        text(
+            "UPDATE stats_complaint_facts SET region_code = '99.99' "
+            "WHERE week = :w AND region_code = :r"
+        ),
+        {"w": week, "r": region},
+    )
+    await repository.rebuild({(week, region), (week, "99.99")})
+    await session.commit()
+    after, _, after_total, after_trend = await read()
+    province = region.split(".")[0]
+    assert after[province] == by_province[province] - gone
+    assert after_total == total - gone  # 99 is no province of the reference data...
+    assert after_trend == trend  # ...but the country still counts them
