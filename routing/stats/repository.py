@@ -825,34 +825,30 @@ class BulkStatsRepository(StatsRepository):
 
     async def rebuild_weeks(self, weeks: Collection[date]) -> None:
         """Every rollup row (regions and agencies) of these weeks, from all their facts: what
-        rebuild() and rebuild_agencies() give for every cell of the weeks, in one pass each."""
-        for table, key, source in (
-            ("stats_weekly", "region_code", "stats_complaint_facts"),
-            (
-                "stats_weekly_agencies",
-                "agency_id",
-                "stats_complaint_facts CROSS JOIN LATERAL unnest(agency_ids) AS h(agency_id)",
-            ),
-        ):
-            columns = ROLLUP_COLUMNS.replace("region_code", key, 1)
-            for week in sorted(weeks):
-                await self.session.execute(
-                    text(f"DELETE FROM {table} WHERE week = :week"), {"week": week}
-                )
-                await self.session.execute(
-                    text(
-                        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ("
-                        f"SELECT week, {key}, coalesce(category_code, '') AS category_code, "
-                        f"{FACT_AGGREGATES} FROM {source} WHERE week = :week "
-                        f"GROUP BY GROUPING SETS ((week, {key}, category_code), (week, {key}))"
-                        ") AS cell"
-                    ),
-                    {"week": week},
-                )
-        # The spans (stats_spans) above every region cell of these weeks, from the new rows.
-        rows = await self.session.execute(
-            select(StatsWeekly.week, StatsWeekly.region_code)
-            .where(StatsWeekly.week.in_(sorted(weeks)))
-            .distinct()
-        )
-        await self._rebuild_spans({(r.week, r.region_code) for r in rows})
+        rebuild() and rebuild_agencies() give for every cell of the weeks. Regions go through
+        rebuild() a week at a time (their areas, category counts and spans come along);
+        agencies in one pass per week (rebuild_agencies() is slow when every cell shares a
+        week)."""
+        for week in sorted(weeks):
+            regions = await self.session.scalars(
+                select(StatsComplaintFact.region_code)
+                .where(StatsComplaintFact.week == week)
+                .distinct()
+            )
+            await self.rebuild({(week, region) for region in regions})
+        columns = ROLLUP_COLUMNS.replace("region_code", "agency_id", 1)
+        for week in sorted(weeks):
+            await self.session.execute(
+                text("DELETE FROM stats_weekly_agencies WHERE week = :week"), {"week": week}
+            )
+            await self.session.execute(
+                text(
+                    f"INSERT INTO stats_weekly_agencies ({columns}) SELECT {columns} FROM ("
+                    "SELECT week, agency_id, coalesce(category_code, '') AS category_code, "
+                    f"{FACT_AGGREGATES} FROM stats_complaint_facts "
+                    "CROSS JOIN LATERAL unnest(agency_ids) AS h(agency_id) WHERE week = :week "
+                    "GROUP BY GROUPING SETS ((week, agency_id, category_code), (week, agency_id))"
+                    ") AS cell"
+                ),
+                {"week": week},
+            )

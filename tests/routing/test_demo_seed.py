@@ -190,6 +190,8 @@ ROLLUPS = (
     "SELECT * FROM stats_weekly ORDER BY week, region_code, category_code",
     "SELECT * FROM stats_weekly_agencies ORDER BY week, agency_id, category_code",
     "SELECT * FROM stats_spans ORDER BY level, start, region_code, category_code",
+    "SELECT * FROM stats_category_counts ORDER BY level, start, region_code, category_code",
+    "SELECT * FROM stats_area_weekly ORDER BY week, area_code, category_code",
 )
 
 
@@ -218,6 +220,8 @@ async def _statistics_then_a_refresh_from_scratch(url: str) -> tuple[Any, Any]:
             await session.execute(text("DELETE FROM stats_weekly"))
             await session.execute(text("DELETE FROM stats_weekly_agencies"))
             await session.execute(text("DELETE FROM stats_spans"))
+            await session.execute(text("DELETE FROM stats_category_counts"))
+            await session.execute(text("DELETE FROM stats_area_weekly"))
             await session.execute(text("DELETE FROM stats_complaint_facts"))
             await refresh_complaints(session, ids, last + timedelta(microseconds=1))
             refreshed = await read()

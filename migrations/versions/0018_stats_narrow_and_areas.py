@@ -6,8 +6,8 @@ rows instead of the ~1 KB rollup rows. stats_area_weekly holds the weekly rows s
 per province and for the whole country (area_code ''), so a province-level call reads ~40
 rows a week and a trend a row per week.
 
-Revision ID: 0019
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-03 07:00:00.000000
 """
 
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0019"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
