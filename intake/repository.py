@@ -13,12 +13,12 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    inspect,
     literal,
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -121,18 +121,32 @@ class ComplaintRepository:
     async def insert_unique(
         self, complaint: Complaint, new_tracking_id: Callable[[], str], attempts: int
     ) -> int:
-        """Insert `complaint`, drawing a new tracking id while the drawn one is taken (each try
-        in a savepoint, so a collision undoes nothing else). Returns the collisions met."""
+        """Insert `complaint`'s row, drawing a new tracking id while the drawn one is taken;
+        returns the collisions met. `INSERT … ON CONFLICT (tracking_id) DO NOTHING` instead of
+        an ORM flush in a savepoint: a collision undoes nothing, and the create saves the
+        savepoint's two round trips. The object stays out of the session (nothing after a
+        create reads it back); its column defaults are set on it as a flush would."""
+        table = Complaint.__table__
+        state = inspect(complaint)
+        for column in table.columns:
+            default = column.default
+            if column.key not in state.dict and default is not None and default.is_scalar:
+                setattr(complaint, column.key, default.arg)
+        values = {
+            c.key: state.dict[c.key]
+            for c in table.columns
+            if c.computed is None and c.key in state.dict
+        }
         for attempt in range(attempts):
-            try:
-                async with self.session.begin_nested():
-                    self.session.add(complaint)
-                    await self.session.flush()
+            inserted = await self.session.scalar(
+                insert(Complaint)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=[Complaint.tracking_id])
+                .returning(Complaint.id)
+            )
+            if inserted is not None:
                 return attempt
-            except IntegrityError as exc:
-                if _constraint(exc) != "uq_complaints_tracking_id":
-                    raise
-                complaint.tracking_id = new_tracking_id()
+            complaint.tracking_id = values["tracking_id"] = new_tracking_id()
         raise RuntimeError(f"no free tracking id after {attempts} tries")
 
     async def lock_external_ref(self, source: str, external_ref: str) -> None:
@@ -317,12 +331,6 @@ def _within(region_prefix: str) -> ColumnElement[bool]:
         Complaint.region_code == region_prefix,
         Complaint.region_code.startswith(region_prefix + ".", autoescape=True),
     )
-
-
-def _constraint(exc: IntegrityError) -> str | None:
-    """The name of the constraint an insert broke (asyncpg's error, under the DBAPI's)."""
-    cause = getattr(exc.orig, "__cause__", None)
-    return getattr(cause, "constraint_name", None)
 
 
 class IdempotencyRepository:
