@@ -442,7 +442,7 @@ class Settings(BaseSettings):
         default=3, ge=0, le=20, description="Most possible duplicates in a create answer"
     )
     duplicate_hint_candidates: int = Field(
-        default=100,
+        default=30,
         ge=1,
         description="Open complaints ranked for the duplicate hint: the most recently filed of "
         "the kabupaten/kota and category sharing a word with the new one (bounds a create's "
