@@ -10,8 +10,10 @@ from services.settings import Settings
 
 # POST /api/v1/complaints/{tracking_id}/attachments (intake/attachments/api.py)
 UPLOAD_PATH = re.compile(r"^/api/v1/complaints/[^/]+/attachments/?$")
-# GET /api/v1/complaints/{tracking_id}/attachments/{id}: the gateway relays it as it streams.
-DOWNLOAD_PATH = re.compile(r"^/api/v1/complaints/[^/]+/attachments/[^/]+/?$")
+# GET /api/v1/complaints/{tracking_id}/attachments/{id} and the exports
+# (/api/v1/exports/complaints.csv|.xlsx): the gateway relays them as they stream, with no
+# total timeout (a million-row export takes minutes) and without holding them whole.
+DOWNLOAD_PATH = re.compile(r"^/api/v1/(complaints/[^/]+/attachments/[^/]+|exports/[^/]+)/?$")
 SPOOL_IN_MEMORY = 1_048_576
 CHUNK = 65_536
 

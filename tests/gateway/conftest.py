@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,6 +118,17 @@ def documented_router(name: str) -> APIRouter:
         @router.get("/api/v1/agencies/{agency_id}", response_model=Agency)
         async def agency(agency_id: int) -> Agency:
             return Agency(id=agency_id, name="Pemkab", level=Level.regency)
+
+        @router.get("/api/v1/exports/slow.csv", include_in_schema=False)
+        async def slow_export(chunks: int = 4, gap: float = 0.3) -> StreamingResponse:
+            """An export that streams for longer than the proxy timeout, a row at a time."""
+
+            async def rows() -> AsyncIterator[bytes]:
+                for i in range(chunks):
+                    await asyncio.sleep(gap)
+                    yield f"row {i}\n".encode()
+
+            return StreamingResponse(rows(), media_type="text/csv")
 
     else:
 

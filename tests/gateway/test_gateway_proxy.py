@@ -11,7 +11,7 @@ from starlette.types import Message, Scope
 from gateway.main import create_gateway_app
 from services.identity import IDENTITY_HEADER
 from services.principal import Principal, PrincipalKind, Role
-from tests.gateway.conftest import MAX_BODY, Upstreams, make_settings
+from tests.gateway.conftest import MAX_BODY, Upstreams, make_settings, running_gateway
 from tests.signing import SIGNER
 
 ECHO = "/api/v1/complaints/echo"
@@ -231,6 +231,24 @@ async def test_slow_service_is_504(broken_gateway: httpx.AsyncClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "gateway_timeout"
     assert response.json()["title"] == "Upstream service timed out"
+
+
+async def test_an_export_streams_for_longer_than_the_proxy_timeout(
+    upstreams: Upstreams, redis_url: str
+) -> None:
+    # Four rows 0.3 s apart: 1.2 s in all against a 0.5 s timeout, which bounds each wait only.
+    settings = make_settings(
+        redis_url=redis_url,
+        intake_url=upstreams.intake.url,
+        routing_url=upstreams.routing.url,
+        notifications_url=upstreams.notifications.url,
+        proxy_timeout_seconds=0.5,
+    )
+    async with running_gateway(settings) as client:
+        response = await client.get("/api/v1/exports/slow.csv?chunks=4&gap=0.3")
+
+    assert response.status_code == 200, response.text
+    assert response.text == "row 0\nrow 1\nrow 2\nrow 3\n"
 
 
 async def test_cookies_set_by_a_service_are_not_replayed_for_other_callers(
