@@ -411,8 +411,9 @@ class StatsRepository:
             rows,
         )
 
-    async def rebuild(self, cells: Collection[tuple[date, str]]) -> None:
-        """Recompute the rollup rows of (week, region) cells from their facts."""
+    async def rebuild(self, cells: Collection[tuple[date, str]], *, spans: bool = True) -> None:
+        """Recompute the rollup rows of (week, region) cells from their facts; `spans=False`
+        leaves the spans above them to the caller (a bulk rebuild does them once at the end)."""
         if not cells:
             return
         # The areas' sums are changed by difference, not recomputed: two refreshes rebuilding
@@ -446,7 +447,8 @@ class StatsRepository:
         )
         source = f"SELECT week AS start, region_code, category_code, {CELL_LIST} FROM stats_weekly"
         await self._copy_category_counts(0, sorted(cells), source)
-        await self._rebuild_spans(cells)
+        if spans:
+            await self._rebuild_spans(cells)
 
     async def _copy_category_counts(
         self, level: int, nodes: Sequence[tuple[date, str]], source: str
@@ -826,16 +828,22 @@ class BulkStatsRepository(StatsRepository):
     async def rebuild_weeks(self, weeks: Collection[date]) -> None:
         """Every rollup row (regions and agencies) of these weeks, from all their facts: what
         rebuild() and rebuild_agencies() give for every cell of the weeks. Regions go through
-        rebuild() a week at a time (their areas, category counts and spans come along);
+        rebuild() a week at a time (their areas and category counts come along), their spans
+        once at the end;
         agencies in one pass per week (rebuild_agencies() is slow when every cell shares a
         week)."""
+        cells: set[tuple[date, str]] = set()
         for week in sorted(weeks):
             regions = await self.session.scalars(
                 select(StatsComplaintFact.region_code)
                 .where(StatsComplaintFact.week == week)
                 .distinct()
             )
-            await self.rebuild({(week, region) for region in regions})
+            week_cells = {(week, region) for region in regions}
+            await self.rebuild(week_cells, spans=False)
+            cells |= week_cells
+        # Once for all the weeks: a span holds many of them (a 64-week span every one).
+        await self._rebuild_spans(cells)
         columns = ROLLUP_COLUMNS.replace("region_code", "agency_id", 1)
         for week in sorted(weeks):
             await self.session.execute(
