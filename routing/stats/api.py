@@ -17,7 +17,15 @@ from routing.stats.exports import (
 )
 from routing.stats.measures import MEASURES
 from routing.stats.ops import ListName, OpsComplaint, OpsService, PipelineHealth
-from routing.stats.schemas import AgencyStats, Level, Period, RankingOut, RegionsOut, TrendOut
+from routing.stats.schemas import (
+    AgencyStats,
+    Body,
+    Level,
+    Period,
+    RankingOut,
+    RegionsOut,
+    TrendOut,
+)
 from routing.stats.service import StatsService
 from services.clock import now as platform_now
 from services.deps import RuntimeDep, SessionDep
@@ -60,11 +68,12 @@ LevelQ = Annotated[
 ]
 
 
-def as_json(body: BaseModel) -> Response:
-    """The body as built and validated by the service: FastAPI would dump a returned model
-    and validate it again against `response_model` (~13,000 measures for the kabupaten/kota)
-    before serialising it; the route keeps `response_model` for the OpenAPI document."""
-    return Response(body.model_dump_json(by_alias=True), media_type="application/json")
+def as_json(body: BaseModel | Body) -> Response:
+    """The body as the service built it: FastAPI would dump a returned model and validate it
+    again against `response_model` (~13,000 measures for the kabupaten/kota) before
+    serialising it; the route keeps `response_model` for the OpenAPI document."""
+    content = body.json() if isinstance(body, Body) else body.model_dump_json(by_alias=True)
+    return Response(content, media_type="application/json")
 
 
 async def get_stats_service(session: SessionDep, runtime: RuntimeDep) -> StatsService:

@@ -10,6 +10,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import NamedTuple
 
 from services.models.stats import HISTOGRAM_BUCKETS
 
@@ -114,16 +115,15 @@ class Totals:
 
     @classmethod
     def of(cls, row: Mapping[str, object]) -> "Totals":
-        totals = cls()
-        for name in SUMS:
-            totals.sums[name] = int(row.get(name) or 0)  # type: ignore[call-overload]
+        hists: dict[str, list[int]] = {}
         for name in HISTOGRAMS:
-            values = row.get(name) or []
+            values = row.get(name) or ()
             assert isinstance(values, Sequence)
-            totals.hists[name] = [int(v or 0) for v in values] + [0] * (
-                HISTOGRAM_BUCKETS - len(values)
-            )
-        return totals
+            hists[name] = [v or 0 for v in values] + [0] * (HISTOGRAM_BUCKETS - len(values))
+        return cls(
+            {name: int(row.get(name) or 0) for name in SUMS},  # type: ignore[call-overload]
+            hists,
+        )
 
     def add(self, other: "Totals") -> None:
         for name in SUMS:
@@ -134,23 +134,31 @@ class Totals:
             ]
 
 
-@dataclass(frozen=True)
-class Measure:
+class Measure(NamedTuple):
+    # A named tuple, not a dataclass: a kabupaten/kota listing builds ~13,000 of them per call.
     value: float | None
     numerator: int | None = None
     denominator: int | None = None
     small: bool = False
 
 
-def percentile(histogram: Sequence[int], fraction: float) -> int | None:
+def percentiles(histogram: Sequence[int], fractions: Sequence[float]) -> list[int | None]:
     """Nearest rank: the least value with at least `fraction` of the observations at or below
     it (the median of 1, 2, 3, 4 working days is 2)."""
     seen = list(accumulate(histogram))  # observations at or below each value
     total = seen[-1] if seen else 0
     if total == 0:
-        return None
-    rank = max(1, -(-total * round(fraction * 100) // 100))  # ceil(total × fraction)
-    return min(bisect_left(seen, rank), len(histogram) - 1)
+        return [None] * len(fractions)
+    last = len(histogram) - 1
+    return [
+        # rank = ceil(total × fraction), at least 1
+        min(bisect_left(seen, max(1, -(-total * round(fraction * 100) // 100))), last)
+        for fraction in fractions
+    ]
+
+
+def percentile(histogram: Sequence[int], fraction: float) -> int | None:
+    return percentiles(histogram, (fraction,))[0]
 
 
 def _rate(numerator: int, denominator: int, min_count: int) -> Measure:
@@ -178,8 +186,8 @@ def compute(totals: Totals, min_count: int, population: int | None = None) -> di
         measures[f"{kind}_compliance"] = _rate(s[f"{kind}_met"], counted, min_count)
         histogram = totals.hists[f"{kind}_hist"]
         timed = sum(histogram)
-        for label, fraction in (("median", 0.5), ("p90", 0.9)):
-            found = percentile(histogram, fraction)
+        median, p90 = percentiles(histogram, (0.5, 0.9))
+        for label, found in (("median", median), ("p90", p90)):
             measures[f"{kind}_{label}_days"] = Measure(
                 float(found) if found is not None else None, None, timed, timed < min_count
             )

@@ -1,9 +1,11 @@
 """The statistics API's answers (shapes the /ops dashboard reads; examples in OpenAPI)."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 Level = Literal["province", "regency"]
@@ -133,3 +135,28 @@ class TrendOut(BaseModel):
     region: str | None = Field(examples=["11"])
     period: Period
     points: list[TrendPoint]
+
+
+def _dump_model(value: object) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@dataclass(frozen=True)
+class Body:
+    """An answer of `shape` as plain data, serialised without validating it first: the
+    kabupaten/kota listings hold ~13,000 measures, and pydantic's validation of them cost more
+    than computing them. The bytes are the ones `shape.model_dump_json(by_alias=True)` would
+    give (tests/routing/stats/test_bodies.py); `shape` stays the route's response_model for
+    the OpenAPI document."""
+
+    shape: type[BaseModel]
+    data: dict[str, Any]
+
+    def json(self) -> bytes:
+        # OPT_UTC_Z: UTC times end in "Z", as pydantic writes them.
+        return orjson.dumps(self.data, default=_dump_model, option=orjson.OPT_UTC_Z)
+
+    def validated(self) -> BaseModel:
+        return self.shape.model_validate(self.data)

@@ -23,6 +23,7 @@ from routing.stats.refresh import WATERMARK
 from routing.stats.repository import BREAKDOWNS, RegionRow, StatsRepository
 from routing.stats.schemas import (
     AgencyStats,
+    Body,
     Counts,
     Level,
     MeasureOut,
@@ -143,10 +144,13 @@ class StatsService:
             for region in regions
         ]
 
-    async def regions(self, level: Level, period: Period, within: str | None = None) -> RegionsOut:
+    async def regions(self, level: Level, period: Period, within: str | None = None) -> Body:
+        """The body of `RegionsOut` as plain data, not validated: for the kabupaten/kota it
+        holds ~13,000 measures, and validating them cost more than computing them."""
         found = await self._region_measures(level, period, within)
         empty: dict[str, dict[str, int]] = {"status": {}, "report_type": {}, "channel": {}}
-        return RegionsOut.model_validate(
+        return Body(
+            RegionsOut,
             {
                 "level": level,
                 "period": period,
@@ -162,7 +166,7 @@ class StatsService:
                     }
                     for region, measures, counts in found
                 ],
-            }
+            },
         )
 
     def policy(self) -> GradingPolicy:
@@ -170,7 +174,8 @@ class StatsService:
             self.settings.stats_grade_thresholds, self.settings.stats_grade_weights
         )
 
-    async def ranking(self, level: Level, period: Period) -> RankingOut:
+    async def ranking(self, level: Level, period: Period) -> Body:
+        """The body of `RankingOut` as plain data (see `regions`)."""
         policy = self.policy()
         graded = []
         shown = {*SCORED, "complaints"}
@@ -198,14 +203,15 @@ class StatsService:
                     ),
                 }
             )
-        return RankingOut.model_validate(
+        return Body(
+            RankingOut,
             {
                 "level": level,
                 "period": period,
                 "thresholds": dict(zip(GRADES, policy.thresholds, strict=False)),
                 "weights": policy.weights,
                 "items": items,
-            }
+            },
         )
 
     async def agency(

@@ -4,7 +4,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import ARRAY, ForeignKey, String, text
+from sqlalchemy import ARRAY, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base
@@ -19,6 +19,8 @@ class RegionLevel(enum.StrEnum):
 
 class Region(Base):
     __tablename__ = "regions"
+    # The statistics list every province or kabupaten/kota per call: ~550 of 91,599 rows.
+    __table_args__ = (Index("ix_regions_level_code", "level", "code"),)
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
