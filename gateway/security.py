@@ -52,6 +52,7 @@ CORS_REQUEST_HEADERS = [
     "Content-Type",
     "Accept-Language",
     "Idempotency-Key",
+    "X-Reporter-Token",
     "If-Match",
     "If-None-Match",
     "X-Request-ID",

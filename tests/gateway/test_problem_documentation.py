@@ -8,6 +8,7 @@ import pytest
 
 from gateway.main import create_gateway_app
 from gateway.openapi import merge_documents
+from gateway.security import CORS_REQUEST_HEADERS
 from gateway.upstreams import upstream_for
 from intake.main import create_app as intake_app
 from notifications.main import create_app as notifications_app
@@ -115,3 +116,17 @@ def test_a_permission_some_roles_lack_documents_401_and_403(spec: dict[str, Any]
         assert {"401", "403"} <= set(paths[path][method]["responses"]), (method, path)
     # Everyone may read the agency directory.
     assert "403" not in paths["/api/v1/agencies"]["get"]["responses"]
+
+
+def test_a_browser_may_send_every_request_header_the_api_documents(spec: dict[str, Any]) -> None:
+    # A web client on an allowed origin is refused at the preflight for any header left out
+    # of CORS_REQUEST_HEADERS (X-Reporter-Token was).
+    allowed = {h.lower() for h in CORS_REQUEST_HEADERS}
+    documented = {
+        parameter["name"].lower()
+        for _, _, operation in _operations(spec)
+        for parameter in (_resolve(spec, p) for p in operation.get("parameters", []))
+        if parameter["in"] == "header"
+    }
+    assert "x-reporter-token" in documented
+    assert documented <= allowed, sorted(documented - allowed)
