@@ -92,6 +92,8 @@ class AccessTokenAuthenticator:
             claims = tokens.verify(credentials.token)
         except InvalidToken as exc:
             raise Unauthenticated(str(exc)) from exc
+        if not await self.accounts.account_active(claims.subject):
+            raise Unauthenticated("the account is deactivated")
         return Principal(
             kind=PrincipalKind.user,
             role=claims.role,

@@ -32,5 +32,8 @@ class Memo(Generic[K, V]):
             self._entries[key] = (now, value)
         return value
 
+    def forget(self, key: K) -> None:
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()

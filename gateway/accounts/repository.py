@@ -92,6 +92,13 @@ class AccountRepository:
         )
         return accepted is not None
 
+    async def active(self, account_id: uuid.UUID) -> bool | None:
+        """Whether the account may act; None when there is no such account."""
+        found: bool | None = await self.session.scalar(
+            select(Account.active).where(Account.id == account_id)
+        )
+        return found
+
     async def deactivate(self, account_id: uuid.UUID) -> None:
         await self.session.execute(
             update(Account).where(Account.id == account_id).values(active=False)

@@ -5,13 +5,15 @@ token keys, and two short caches that spare the database a read per request.
   staff and keys of its parent within a minute.
 - An API key's row, up to 5 s: a key revoked through another gateway process stops working
   within 5 s (at once in the process that revoked it).
+- Whether an account is active, up to 5 s: the access tokens of a deactivated account stop
+  working within 5 s (at once in the process that deactivated it), not at their expiry.
 """
 
 import time
 import uuid
 from dataclasses import dataclass
 
-from gateway.accounts.repository import ApiKeyRepository, ReferenceRepository
+from gateway.accounts.repository import AccountRepository, ApiKeyRepository, ReferenceRepository
 from gateway.accounts.tokens import AccessTokens
 from gateway.accounts.uow import transaction
 from services.cache import Memo
@@ -24,6 +26,7 @@ from services.settings import Settings
 
 AGENCY_SCOPE_TTL_SECONDS = 60.0
 API_KEY_TTL_SECONDS = 5.0
+ACCOUNT_STATE_TTL_SECONDS = 5.0
 LAST_USE_INTERVAL_SECONDS = 60.0
 log = get_logger(__name__)
 
@@ -69,6 +72,7 @@ class AccountsRuntime:
             ttl_seconds=AGENCY_SCOPE_TTL_SECONDS, max_entries=50_000
         )
         self._keys: Memo[str, KeyRecord] = Memo(ttl_seconds=API_KEY_TTL_SECONDS, max_entries=50_000)
+        self._active: Memo[uuid.UUID, bool] = Memo(ttl_seconds=ACCOUNT_STATE_TTL_SECONDS)
         self._last_use: dict[uuid.UUID, float] = {}
 
     async def agency_scope(self, agency_id: uuid.UUID | None) -> tuple[uuid.UUID, ...]:
@@ -91,6 +95,15 @@ class AccountsRuntime:
 
         return await self._keys.get(prefix, load)
 
+    async def account_active(self, account_id: uuid.UUID) -> bool:
+        """False for a deactivated account and for one that is gone."""
+
+        async def load() -> bool | None:
+            async with self.sessionmaker() as session:
+                return await AccountRepository(session).active(account_id)
+
+        return bool(await self._active.get(account_id, load))
+
     def access_tokens(self) -> AccessTokens:
         if self.tokens is None:
             raise ProblemError(
@@ -105,6 +118,10 @@ class AccountsRuntime:
     def forget_api_keys(self) -> None:
         """After a revocation: this process stops accepting the key at once."""
         self._keys.clear()
+
+    def forget_account(self, account_id: uuid.UUID) -> None:
+        """After a deactivation: this process stops accepting the account's tokens at once."""
+        self._active.forget(account_id)
 
     async def record_key_use(self, key_id: uuid.UUID) -> None:
         """Note that the key was used: at most once a minute per key and process (the UPDATE

@@ -135,11 +135,12 @@ class StaffService:
         return account_out(account, agency, StaffOut)
 
     async def deactivate(self, principal: Principal, account_id: uuid.UUID) -> None:
-        """The account can no longer sign in or refresh; its access tokens expire on their own
-        (ADUAN_ACCESS_TOKEN_TTL_SECONDS at most)."""
+        """The account can no longer sign in or refresh, and its access tokens stop working
+        (at once here, within 5 s in the other gateway processes)."""
         account = await self._visible(principal, account_id)
         if principal.kind is PrincipalKind.user and principal.subject == str(account.id):
             raise ProblemError("conflict", "you cannot deactivate your own account")
         await self.accounts.deactivate(account.id)
         account_deactivated(self.session, account, actor=principal)
         await self.refresh_tokens.revoke_account(account.id)
+        self.runtime.forget_account(account.id)

@@ -85,9 +85,9 @@ async def get_staff(
     response_class=Response,
     summary="Deactivate a staff account",
     description=(
-        "The account can no longer sign in, and its refresh tokens are revoked; an access "
-        "token it holds expires within `ADUAN_ACCESS_TOKEN_TTL_SECONDS`. Deactivating again is "
-        "fine. You cannot deactivate yourself (409)."
+        "The account can no longer sign in, its refresh tokens are revoked, and an access "
+        "token it holds is refused (401) within 5 seconds. Deactivating again is fine. You "
+        "cannot deactivate yourself (409)."
     ),
     responses={
         **PROBLEM_RESPONSES,

@@ -198,6 +198,7 @@ async def test_deactivated_staff_can_no_longer_sign_in_or_refresh(
     regency = await agency_id(session, "pemda-11.01")
     coordinator = await sign_in_as(role="coordinator", agency_id=regency)
     liaison = await sign_in_as(role="liaison", agency_id=regency)
+    before = await accounts_gateway.get("/api/v1/me", headers=liaison.headers)
 
     gone = await accounts_gateway.delete(
         f"/api/v1/staff/{liaison.account.id}", headers=coordinator.headers
@@ -206,8 +207,13 @@ async def test_deactivated_staff_can_no_longer_sign_in_or_refresh(
         f"/api/v1/staff/{liaison.account.id}", headers=coordinator.headers
     )
 
+    assert before.status_code == 200
     assert gone.status_code == again.status_code == 204
     assert (await sign_in(accounts_gateway, liaison.account.email)).status_code == 401
+    # The access token signed in before is refused too, not only once it expires.
+    me = await accounts_gateway.get("/api/v1/me", headers=liaison.headers)
+    assert me.status_code == 401
+    assert me.headers["content-type"] == "application/problem+json"
     refreshed = await accounts_gateway.post(
         "/api/v1/auth/refresh", json={"refresh_token": liaison.tokens["refresh_token"]}
     )

@@ -226,6 +226,21 @@ async def test_a_deactivated_account_cannot_refresh(
     assert response.status_code == 401
 
 
+async def test_the_access_token_of_an_account_deactivated_elsewhere_is_refused(
+    sign_in_as: SignInAs, accounts_gateway: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # Deactivated in the database (another gateway process, a script): this process has not
+    # seen the account in the last 5 s, so it reads the row and refuses the valid token.
+    citizen = await sign_in_as()
+    citizen.account.active = False
+    await session.flush()
+
+    response = await accounts_gateway.get("/api/v1/me", headers=citizen.headers)
+
+    assert response.status_code == 401
+    assert "deactivated" in response.json()["detail"]
+
+
 async def test_rotating_the_signing_key_keeps_old_tokens_valid_while_the_old_key_verifies(
     upstreams: Upstreams, redis_url: str, sessionmaker: SessionMaker, session: AsyncSession
 ) -> None:
