@@ -68,6 +68,12 @@ STAFF_KINDS: dict[str, MessageKind] = {
 # Recorded by intake (the conversation): {account_id}
 FOLLOWED = EventType.complaint_followed.value
 UNFOLLOWED = EventType.complaint_unfollowed.value
+# Recorded by routing's verification: {duplicate_of: tracking id}. The duplicate's reporter (an
+# account) and followers then follow the original, whose progress is now theirs to hear of.
+MARKED_DUPLICATE = EventType.complaint_marked_duplicate.value
+# Complaint events that change the followers, whether or not a channel is set up (one may be
+# set up later).
+DIRECTORY_EVENTS = frozenset({FOLLOWED, UNFOLLOWED, MARKED_DUPLICATE})
 
 # Roles whose accounts work an agency's inbox.
 INBOX_ROLES = ("coordinator", "liaison")

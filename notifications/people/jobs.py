@@ -13,7 +13,7 @@ from arq.cron import CronJob, cron
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.people.channels import build_channels
-from notifications.people.domain import FOLLOWED, UNFOLLOWED
+from notifications.people.domain import DIRECTORY_EVENTS
 from notifications.people.repository import MessageRepository
 from notifications.people.sender import PeopleSender, SenderConfig, wake_senders
 from notifications.people.service import PeopleService
@@ -28,8 +28,6 @@ from services.worker import TRANSIENT, Ctx, runtime_of
 
 log = get_logger(__name__)
 WIB_UTC_OFFSET_HOURS = 7
-# Complaint events that change the directory (followers) whether or not a channel is set up.
-DIRECTORY_EVENTS = frozenset({FOLLOWED, UNFOLLOWED})
 
 
 async def start_sender(runtime: Runtime) -> PeopleSender:

@@ -208,6 +208,12 @@ class ComplaintReadRepository:
         ).first()
         return Reporter(*row) if row is not None else None
 
+    async def id_of(self, tracking_id: str) -> uuid.UUID | None:
+        found: uuid.UUID | None = await self.session.scalar(
+            select(Complaint.id).where(Complaint.tracking_id == tracking_id)
+        )
+        return found
+
     async def reply_windows_closing(
         self, *, after: datetime, until: datetime
     ) -> list[ClosingWindow]:

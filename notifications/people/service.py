@@ -27,9 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.people.channels import Channels
 from notifications.people.domain import (
     ADMIN_ROLES,
+    DIRECTORY_EVENTS,
     ENDPOINT_KINDS,
     FOLLOWED,
     INBOX_ROLES,
+    MARKED_DUPLICATE,
     REPORTER_KINDS,
     STAFF_KINDS,
     UNFOLLOWED,
@@ -131,6 +133,10 @@ class PeopleService:
         if event.type == EventType.account_deactivated:
             await self.directory.deactivate_contact(uuid.UUID(data["account_id"]))
             return 0
+        if event.complaint_id is not None and event.type in DIRECTORY_EVENTS:
+            # The followers are kept with or without a channel: one may be set up later.
+            await self._follow(event.complaint_id, event.type, data)
+            return 0
         if not self.any_channel_configured:
             # Nothing could be sent: finding the recipients would be wasted queries per event.
             return 0
@@ -138,18 +144,28 @@ class PeopleService:
             return await self._store(await self._for_endpoint_owner(event))
         if event.complaint_id is None:
             return 0
-        if event.type == FOLLOWED and data.get("account_id"):
-            await self.directory.follow(event.complaint_id, uuid.UUID(str(data["account_id"])))
-            return 0
-        if event.type == UNFOLLOWED and data.get("account_id"):
-            await self.directory.unfollow(event.complaint_id, uuid.UUID(str(data["account_id"])))
-            return 0
         planned: list[Planned] = []
         if event.type in REPORTER_KINDS:
             planned += await self._for_reporter(event)
         if event.type in STAFF_KINDS:
             planned += await self._for_staff(event)
         return await self._store(planned)
+
+    async def _follow(self, complaint_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
+        if kind == FOLLOWED and data.get("account_id"):
+            await self.directory.follow(complaint_id, uuid.UUID(str(data["account_id"])))
+        elif kind == UNFOLLOWED and data.get("account_id"):
+            await self.directory.unfollow(complaint_id, uuid.UUID(str(data["account_id"])))
+        elif kind == MARKED_DUPLICATE and data.get("duplicate_of"):
+            original = await self.complaints.id_of(str(data["duplicate_of"]))
+            reporter = await self.complaints.reporter(complaint_id)
+            if original is None or reporter is None:
+                return
+            # A reporter without an account is told through the contact given with its own
+            # complaint only: an address is not carried over to another complaint.
+            accounts = [reporter.account_id, *await self.directory.followers(complaint_id)]
+            for account_id in dict.fromkeys(a for a in accounts if a is not None):
+                await self.directory.follow(original, account_id)
 
     async def _for_reporter(self, event: EventEnvelope) -> list[Planned]:
         assert event.complaint_id is not None

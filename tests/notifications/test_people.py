@@ -394,6 +394,45 @@ async def test_followers_get_the_same_messages_as_the_reporter(
     )
 
 
+async def test_a_follow_recorded_while_no_channel_is_set_up_still_counts_later(
+    runtime: Runtime, people: Runtime, mailbox: Mailbox
+) -> None:
+    # `runtime` has no channel configured: the worker plans no message, but must keep the
+    # follower, so that once email is set up the follower hears of the complaint.
+    follower = await account(runtime, email="tetangga@example.id", preferences={"push": False})
+    filed = await complaint(runtime, reporter_email=None, reporter_phone=None)
+    await event(runtime, EventType.complaint_followed, filed, account_id=follower["account_id"])
+
+    await event(people, EventType.complaint_resolved, filed)
+    await send_due(people)
+
+    [to_follower] = await mailbox.wait_for("tetangga@example.id")
+    assert to_follower["Subject"] == f"Aduan {filed.tracking_id} telah selesai"
+
+
+async def test_a_duplicates_reporter_and_followers_hear_of_the_original(
+    people: Runtime, mailbox: Mailbox
+) -> None:
+    reporter = await account(people, email="pelapor@example.id", preferences={"push": False})
+    follower = await account(people, email="tetangga@example.id", preferences={"push": False})
+    original = await complaint(people, reporter_email="pertama@example.id")
+    duplicate = await complaint(
+        people, reporter_account_id=uuid.UUID(reporter["account_id"]), reporter_email=None
+    )
+    await event(people, EventType.complaint_followed, duplicate, account_id=follower["account_id"])
+
+    await event(
+        people, EventType.complaint_marked_duplicate, duplicate, duplicate_of=original.tracking_id
+    )
+    await event(people, EventType.complaint_resolved, original)
+    await send_due(people)
+
+    subject = f"Aduan {original.tracking_id} telah selesai"
+    for address in ("pertama@example.id", "pelapor@example.id", "tetangga@example.id"):
+        [email] = await mailbox.wait_for(address)
+        assert email["Subject"] == subject, address
+
+
 async def test_account_events_never_reach_webhooks(people: Runtime) -> None:
     endpoint = await add_endpoint(people)  # no filters: every event type
     filed = await complaint(people)
