@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid6 import uuid7
 
+from intake.attachments.mp4 import scrub_mp4
 from intake.attachments.repository import AttachmentRepository
 from intake.attachments.schemas import AttachmentOut
 from intake.attachments.upload import (
@@ -159,6 +160,8 @@ class AttachmentService:
             stored, size = await asyncio.to_thread(
                 reencode_image, upload.file, kind, self.settings.attachment_max_pixels
             )
+        elif kind is MediaKind.mp4:
+            await asyncio.to_thread(scrub_mp4, upload.file, upload.size)
         try:
             sha256 = await asyncio.to_thread(digest, stored)
             await self.storage.put(sha256, stored, size=size, content_type=kind.value)

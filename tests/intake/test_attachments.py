@@ -4,6 +4,7 @@ directory: what is stored, what comes back, and that every refused upload stores
 import dataclasses
 import hashlib
 import io
+import struct
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -148,6 +149,70 @@ def webp_bytes() -> bytes:
 
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08free" * 20
+
+
+def box(kind: bytes, *content: bytes) -> bytes:
+    body = b"".join(content)
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+LOCATION = b"+48.8584+002.2945+035.000/"
+FRAMES = b"\x00\x00\x00\x10frames, as sent" * 16
+
+
+def video_with_location() -> bytes:
+    """What a phone writes: the location in moov/udta (QuickTime's ©xyz) and in moov/meta
+    (Apple's ISO 6709 key), the device in a track's udta, XMP in a top-level uuid box."""
+    return b"".join(
+        [
+            box(b"ftyp", b"mp42", b"\x00\x00\x00\x00", b"mp42isom"),
+            box(b"uuid", bytes(16), b"<x:xmpmeta>Pabrikan HP</x:xmpmeta>"),
+            box(
+                b"moov",
+                box(b"mvhd", bytes(100)),
+                box(b"udta", box(b"\xa9xyz", b"\x00\x1a\x15\xc7", LOCATION)),
+                box(b"meta", bytes(4), box(b"keys", b"com.apple.quicktime.location.ISO6709")),
+                box(b"trak", box(b"tkhd", bytes(84)), box(b"udta", box(b"\xa9mak", b"Pabrikan"))),
+            ),
+            # A 64-bit size, as long videos have.
+            struct.pack(">I4sQ", 1, b"mdat", 16 + len(FRAMES)) + FRAMES,
+        ]
+    )
+
+
+def boxes(content: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int]]:
+    """(type, offset) of each box between start and end."""
+    found, position, end = [], start, len(content) if end is None else end
+    while position < end:
+        length, kind = struct.unpack(">I4s", content[position : position + 8])
+        if length == 1:
+            (length,) = struct.unpack(">Q", content[position + 8 : position + 16])
+        found.append((kind, position))
+        position += length
+    return found
+
+
+async def test_a_video_keeps_its_frames_and_loses_where_it_was_shot(world: World) -> None:
+    complaint = await world.complaint()
+    client = world.client()
+    sent = video_with_location()
+
+    created = await upload(client, complaint.tracking_id, sent, "jalan.mp4", "video/mp4")
+
+    assert created.status_code == 201, created.text
+    back = (await client.get(created.json()["url"], headers=REPORTER)).content
+    for secret in (LOCATION, b"ISO6709", b"Pabrikan", b"xmpmeta", b"\xa9xyz"):
+        assert secret not in back, secret
+    # Every box where it was: the metadata ones now free, the frames untouched.
+    assert len(back) == len(sent)
+    top = boxes(back)
+    assert [kind for kind, _ in top] == [b"ftyp", b"free", b"moov", b"mdat"]
+    assert [offset for _, offset in top] == [offset for _, offset in boxes(sent)]
+    moov = top[2][1]
+    inside = boxes(back, moov + 8, moov + struct.unpack(">I", back[moov : moov + 4])[0])
+    assert [kind for kind, _ in inside] == [b"mvhd", b"free", b"free", b"trak"]
+    assert back.endswith(FRAMES) and back[: len(sent) - len(FRAMES)].count(b"mvhd") == 1
+    assert created.json()["sha256"] == hashlib.sha256(back).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -399,6 +464,8 @@ REFUSED: list[tuple[str, Send, int, str | None, str | None]] = [
      "unsupported_file_type"),
     ("a gif", sends(b"GIF89a" + b"\x00" * 50, "a.gif", "image/gif"), 415, "/file",
      "unsupported_file_type"),
+    ("a video whose moov box claims 4 KB", sends(MP4[:24] + struct.pack(">I4s", 4096,
+     b"moov") + bytes(40), "a.mp4", "video/mp4"), 422, "/file", "unreadable_file"),
     ("a jpeg that does not decode", sends(b"\xff\xd8\xff\xe0" + b"\x13" * 300, "a.jpg",
      "image/jpeg"), 422, "/file", "unreadable_file"),
     ("oversized", sends(pdf_bytes(5000), "a.pdf", "application/pdf",
