@@ -5,8 +5,7 @@
 - P10.sweep: one SLA sweep run over the whole set (≤ 2 s);
 - P10.page: the public listing's page 5,000 by cursor over page 1 (≤ 1.2 ×);
 - P10.create: create p50 with N complaints over create p50 with 10,000 (≤ 1.2 ×), both on the
-  same platform with no worker running (a tenth of N in quick runs), each after a checkpoint
-  and an OS sync (`settle`): the size of the set is measured, not the seed's write-back;
+  same platform with no worker running (a tenth of N in quick runs);
 - P10.export: peak resident memory of the routing service while it streams the CSV export
   of every complaint (< 200 MB).
 
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import text
 
 from bench.figures.context import Context
 from bench.figures.probes import wait_for
@@ -34,9 +32,7 @@ from bench.figures.workload import COMPLAINT_BODY, CREATE_PATH
 from bench.report import Figure
 from bench.stack import Platform
 from services.cli import _seed_demo
-from services.db import create_engine
 from services.runtime import Runtime
-from services.settings import Settings
 
 log = logging.getLogger("bench")
 STATS_CALLS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -54,22 +50,6 @@ PAGE = 5_000
 CREATE_BASE = 10_000
 # The statistics' refresh cron runs every few seconds, so its catch-up after the seed is seen.
 REFRESH = {"ADUAN_STATS_REFRESH_INTERVAL_SECONDS": "2"}
-
-
-async def settle(database_url: str) -> float:
-    """After a seed: a checkpoint and an OS sync, so that the creates timed next do not commit
-    (fsync) behind the seed's gigabytes still being written back. Seconds it took."""
-    started = time.monotonic()
-    engine = create_engine(Settings(database_url=database_url))
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("CHECKPOINT"))
-    except Exception as exc:  # not allowed for this role: the sync alone still helps
-        log.warning("p10: no checkpoint after the seed: %r", exc)
-    finally:
-        await engine.dispose()
-    await asyncio.to_thread(os.sync)
-    return time.monotonic() - started
 
 
 class NotAvailable(Exception):
@@ -284,14 +264,12 @@ async def p10(ctx: Context) -> list[Figure]:
         started = time.monotonic()
         await _seed_demo(url, base, chunk=10_000)
         seeded = time.monotonic() - started
-        settled = [await settle(url)]
         await platform.start_services()
         base_p50 = await create_p50(platform, cfg.p10_creates)
         # ...then the rest of the set beside them.
         started = time.monotonic()
         await _seed_demo(url, n - base, add=True, seed=11, chunk=10_000)
         seed_seconds = seeded + time.monotonic() - started
-        settled.append(await settle(url))
         figures.append(
             Figure(
                 "P10.seed",
@@ -314,11 +292,7 @@ async def p10(ctx: Context) -> list[Figure]:
                 p50 / base_p50 <= 1.2,
                 baseline=round(base_p50, 1),
                 ratio=round(p50 / base_p50, 2),
-                details={
-                    "creates": cfg.p10_creates,
-                    "baseline_complaints": base,
-                    "settle_s": [round(t, 1) for t in settled],
-                },
+                details={"creates": cfg.p10_creates, "baseline_complaints": base},
             )
         )
         await platform.scale_workers(workers)
