@@ -145,18 +145,13 @@ def _dump_model(value: object) -> Any:
 
 @dataclass(frozen=True)
 class Body:
-    """An answer of `shape` as plain data, serialised without validating it first: the
-    kabupaten/kota listings hold ~13,000 measures, and pydantic's validation of them cost more
-    than computing them. The bytes are the ones `shape.model_dump_json(by_alias=True)` would
-    give (tests/routing/stats/test_bodies.py); `shape` stays the route's response_model for
-    the OpenAPI document."""
+    """An answer as plain data, serialised without validating it first: the kabupaten/kota
+    listings hold ~13,000 measures, and pydantic's validation of them cost more than computing
+    them. The bytes are the ones the route's response_model (`RegionsOut`, `RankingOut`: the
+    OpenAPI document's) would write (tests/routing/stats/test_bodies.py)."""
 
-    shape: type[BaseModel]
     data: dict[str, Any]
 
     def json(self) -> bytes:
         # OPT_UTC_Z: UTC times end in "Z", as pydantic writes them.
         return orjson.dumps(self.data, default=_dump_model, option=orjson.OPT_UTC_Z)
-
-    def validated(self) -> BaseModel:
-        return self.shape.model_validate(self.data)

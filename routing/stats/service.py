@@ -28,8 +28,6 @@ from routing.stats.schemas import (
     Level,
     MeasureOut,
     Period,
-    RankingOut,
-    RegionsOut,
     TrendOut,
     TrendPoint,
 )
@@ -150,7 +148,6 @@ class StatsService:
         found = await self._region_measures(level, period, within)
         empty: dict[str, dict[str, int]] = {"status": {}, "report_type": {}, "channel": {}}
         return Body(
-            RegionsOut,
             {
                 "level": level,
                 "period": period,
@@ -204,7 +201,6 @@ class StatsService:
                 }
             )
         return Body(
-            RankingOut,
             {
                 "level": level,
                 "period": period,
