@@ -222,10 +222,13 @@ class Stack:
         url = make_url(self.servers.database_url).set(database=name)
         return url.render_as_string(hide_password=False)
 
-    async def create_database(self, tag: str) -> str:
+    async def create_database(self, tag: str, copy_of: str | None = None) -> str:
         """A fresh database: a copy of this run's template, which was created, migrated with
-        the project's Alembic history and seeded once (copying takes a tenth of a second)."""
-        if self.template is None:
+        the project's Alembic history and seeded once (copying takes a tenth of a second), or
+        of the database `copy_of` (a URL; nothing may be connected to it)."""
+        if copy_of is not None:
+            source = make_url(copy_of).database or ""
+        elif self.template is None:
             name = f"aduan_bench_{self.run_id}"
             await admin_execute(self.servers.database_url, f'CREATE DATABASE "{name}"')
             self.databases.append(name)
@@ -238,10 +241,12 @@ class Stack:
                     await session.commit()
             finally:
                 await engine.dispose()
-            self.template = name
+            self.template = source = name
+        else:
+            source = self.template
         name = f"aduan_bench_{self.run_id}_{tag}"
         await admin_execute(
-            self.servers.database_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'
+            self.servers.database_url, f'CREATE DATABASE "{name}" TEMPLATE "{source}"'
         )
         self.databases.append(name)
         return self.database_url(name)
@@ -280,11 +285,12 @@ class Stack:
 
     @contextlib.asynccontextmanager
     async def platform(
-        self, tag: str, extra_env: dict[str, str] | None = None
+        self, tag: str, extra_env: dict[str, str] | None = None, copy_of: str | None = None
     ) -> AsyncIterator["Platform"]:
-        """A platform on a fresh database and queue prefix; nothing is started yet."""
+        """A platform on a fresh database (or a copy of the database `copy_of`) and queue
+        prefix; nothing is started yet."""
         started = time.monotonic()
-        database_url = await self.create_database(tag)
+        database_url = await self.create_database(tag, copy_of)
         log.info("%s: scratch database ready in %.1f s", tag, time.monotonic() - started)
         database_name = make_url(database_url).database or ""
         prefix = f"aduanbench_{self.run_id}_{tag}"
