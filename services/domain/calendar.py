@@ -123,10 +123,8 @@ def shift_working_days(moment: datetime, n: int, timezone: str) -> datetime:
     ).astimezone(UTC)
 
 
-def working_days_between(start: datetime, end: datetime, timezone: str) -> int:
-    """How many working days lie in [local day of start, local day of end): the days a pause
-    from `start` to `end` took away (zero within one day)."""
-    first, last = local_day(start, timezone), local_day(end, timezone)
+def _working_days_in(first: date, last: date) -> int:
+    """How many working days lie in [first, last)."""
     if last <= first:
         return 0
     if first.year == last.year:
@@ -137,38 +135,52 @@ def working_days_between(start: datetime, end: datetime, timezone: str) -> int:
     return count + _working_days_before(last)
 
 
-def _working_spans(
-    start: datetime, end: datetime, timezone: str
-) -> Iterator[tuple[datetime, datetime]]:
-    """The parts of [start, end] that fall on working days, in order."""
-    day = local_day(start, timezone)
-    last = local_day(end, timezone)
-    while day <= last:
-        if is_working_day(day):
-            span_start = max(start, start_of_day(day, timezone))
-            span_end = min(end, start_of_day(day + timedelta(days=1), timezone))
-            if span_end > span_start:
-                yield span_start, span_end
-        day += timedelta(days=1)
+def working_days_between(start: datetime, end: datetime, timezone: str) -> int:
+    """How many working days lie in [local day of start, local day of end): the days a pause
+    from `start` to `end` took away (zero within one day)."""
+    return _working_days_in(local_day(start, timezone), local_day(end, timezone))
 
 
 def _to_second(moment: datetime) -> datetime:
     return (moment + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 
+# Indonesia keeps no daylight saving time: every local day of WIB, WITA and WIT is 24 hours.
+DAY = timedelta(days=1)
+NONE = timedelta(0)
+
+
 def point_in_working_time(
     start: datetime, end: datetime, fraction: float, timezone: str
 ) -> datetime:
     """The instant at which `fraction` of the working time between start and end has passed
-    (the warning point of a clock). Falls back to wall time when there is no working time."""
-    spans = list(_working_spans(start, end, timezone))
-    total = sum((b - a for a, b in spans), timedelta(0))
-    if total <= timedelta(0):
+    (the warning point of a clock). Falls back to wall time when there is no working time.
+
+    The working time is the part of [start, end] on the first local day (if a working day),
+    the whole working days in between and the part on the last local day; the point is found
+    by counting whole working days (bisections), not by walking the days: the routing worker
+    computes it for every clock it starts."""
+    first, last = local_day(start, timezone), local_day(end, timezone)
+    if last <= first:
+        head, whole, tail = (end - start if is_working_day(first) else NONE), 0, None
+    else:
+        head = start_of_day(first + DAY, timezone) - start if is_working_day(first) else NONE
+        whole = _working_days_in(first + DAY, last)
+        tail = end - start_of_day(last, timezone) if is_working_day(last) else NONE
+    total = head + DAY * whole + (tail or NONE)
+    if total <= NONE:
         return start + (end - start) * fraction
     remaining = total * fraction
-    for span_start, span_end in spans:
-        length = span_end - span_start
-        if remaining <= length:
-            return _to_second(span_start + remaining)
-        remaining -= length
+    if head > NONE and remaining <= head:
+        return _to_second(start + remaining)
+    remaining -= head
+    if whole and remaining <= DAY * whole:
+        # Within the k-th whole working day after the first, k ≥ 1.
+        days, rest = divmod(remaining, DAY)
+        k = max(1, days + (1 if rest else 0))
+        day = nth_working_day_after(first, k)
+        return _to_second(start_of_day(day, timezone) + (remaining - DAY * (k - 1)))
+    remaining -= DAY * whole
+    if tail is not None and remaining <= tail:
+        return _to_second(start_of_day(last, timezone) + remaining)
     return end

@@ -13,6 +13,7 @@ from services.domain.calendar import (
     local_day,
     nth_working_day_after,
     point_in_working_time,
+    start_of_day,
     working_days_between,
 )
 from services.domain.sla import completion_days, deadlines, working_days_of
@@ -176,3 +177,64 @@ def test_stepping_and_counting_agree_with_a_wall_calendar(start: date, n: int, s
     midday_wib = datetime.combine(start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=5)
     until = datetime.combine(end, datetime.min.time(), tzinfo=UTC) + timedelta(hours=5)
     assert working_days_between(midday_wib, until, WIB) == counted
+
+
+def walked_point_in_working_time(
+    start: datetime, end: datetime, fraction: float, timezone: str
+) -> datetime:
+    """The wall-calendar reading of `point_in_working_time`: walk the local days, keep the
+    parts of [start, end] on working days, and step through them."""
+    spans = []
+    day, last = local_day(start, timezone), local_day(end, timezone)
+    while day <= last:
+        if is_working_day(day):
+            a = max(start, start_of_day(day, timezone))
+            b = min(end, start_of_day(day + timedelta(days=1), timezone))
+            if b > a:
+                spans.append((a, b))
+        day += timedelta(days=1)
+    total = sum((b - a for a, b in spans), timedelta(0))
+    if total <= timedelta(0):
+        return start + (end - start) * fraction
+    remaining = total * fraction
+    for a, b in spans:
+        if remaining <= b - a:
+            return (a + remaining + timedelta(microseconds=500_000)).replace(microsecond=0)
+        remaining -= b - a
+    return end
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    start=MOMENTS,
+    length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=100)),
+    fraction=st.one_of(st.sampled_from([0.0, 0.5, 0.75, 1.0]), st.floats(0, 1)),
+    timezone=ZONES,
+    on_a_day_boundary=st.booleans(),
+)
+def test_the_warning_point_agrees_with_a_wall_calendar(
+    start: datetime,
+    length: timedelta,
+    fraction: float,
+    timezone: str,
+    on_a_day_boundary: bool,
+) -> None:
+    # Counted by bisection over whole working days against walked day by day, from any hour
+    # (or midnight, local) over holidays, weekends and year ends, in the three time zones.
+    if on_a_day_boundary:
+        start = start_of_day(local_day(start, timezone), timezone)
+    end = start + length
+    assert point_in_working_time(start, end, fraction, timezone) == (
+        walked_point_in_working_time(start, end, fraction, timezone)
+    )
+
+
+def test_the_warning_point_over_the_march_2026_holidays() -> None:
+    # Dispositioned Tue 17 March 10:00 WIB with 5 working days: 17 (14 h left), then 25, 26,
+    # 27, 30 and 31 March (18–24 are off): 134 hours of working time. Three quarters of it,
+    # 100.5 hours, are the 14 hours of the 17th, the whole 25th, 26th and 27th, and 14.5 hours
+    # of 30 March: 14:30 WIB.
+    start = utc(2026, 3, 17, 3)
+    due = add_working_days(start, 5, WIB)
+    assert due == datetime(2026, 3, 31, 23, 59, 59, 999999, tzinfo=UTC) - timedelta(hours=7)
+    assert point_in_working_time(start, due, 0.75, WIB) == utc(2026, 3, 30, 7, 30)
