@@ -212,8 +212,10 @@ async def delegate(
     "/{tracking_id}/hold",
     response_model=InboxComplaint,
     summary="Put a complaint on hold (tunda)",
-    description="`on_hold` until `resume_on` with a reason (event `complaint.held`); resuming "
-    "returns it to the status it was held in." + SCOPE,
+    description="`on_hold` until `resume_on` with a reason (event `complaint.held`); its SLA "
+    "clocks pause. Resuming returns it to the status it was held in: the agency's `resume`, or "
+    "by itself on `resume_on` (WIB), when the SLA sweep resumes it (`complaint.resumed`, actor "
+    "`system`)." + SCOPE,
     responses=ACTION_RESPONSES,
 )
 async def hold(

@@ -241,7 +241,8 @@ class HoldIn(ActionBase):
         min_length=3, max_length=1000, examples=["Menunggu anggaran perubahan disahkan"]
     )
     resume_on: date = Field(
-        description="The day to resume (a future date)", examples=["2027-01-15"]
+        description="The day to resume (a future date): the SLA sweep resumes it then (WIB)",
+        examples=["2027-01-15"],
     )
 
 

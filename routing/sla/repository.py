@@ -3,13 +3,14 @@
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from services.cache import Memo
+from services.domain.lifecycle import Status
 from services.models import Agency, Category, Complaint, ComplaintAgency
 from services.models.routing import ClockKind, ComplaintClock
 
@@ -121,6 +122,22 @@ class ComplaintReadRepository:
             return {}
         rows = await self.session.scalars(select(Complaint).where(Complaint.id.in_(complaint_ids)))
         return {c.id: c for c in rows}
+
+    async def held_until(self, day: date, limit: int) -> list[Complaint]:
+        """Up to `limit` held complaints whose `resume_on` is `day` or before, each taken by one
+        sweep (`FOR UPDATE SKIP LOCKED`, as the due clocks are)."""
+        rows = await self.session.scalars(
+            select(Complaint)
+            .where(
+                Complaint.status == Status.on_hold.value,
+                Complaint.resume_on <= day,
+                Complaint.held_from_status.is_not(None),
+            )
+            .order_by(Complaint.resume_on, Complaint.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows)
 
     async def assignments(self, complaint_ids: Sequence[uuid.UUID]) -> list[ComplaintAgency]:
         """The complaints' assignments (active or not) with their agencies, oldest first."""

@@ -19,6 +19,10 @@ two sweeps never act on the same clock. It reads only due rows, through the part
 - a reply_window that runs out closes the complaint: responded → resolved, "reply window
   elapsed".
 
+Held complaints (tunda) come back by themselves: from the first run on their `resume_on` (the
+day as the national platform counts it, WIB) each goes back to the status it was held in, with
+`complaint.resumed`, as if its verifier or agency had resumed it (its clocks run again).
+
 Every event's actor is system("routing") with a reason."""
 
 import uuid
@@ -36,7 +40,9 @@ from routing.sla.repository import (
 )
 from services.clock import read_offset
 from services.complaints import AgencyRef, record_complaint_event, transition
+from services.domain.calendar import local_day
 from services.domain.lifecycle import Status
+from services.domain.sla import VERIFICATION_TIMEZONE
 from services.events.catalogue import EventType
 from services.logging import get_logger
 from services.models import Complaint, ComplaintAgency
@@ -82,6 +88,30 @@ class SweepService:
                 continue
             await self.check(clock, complaint)
         return len(due)
+
+    async def resume_held(self) -> int:
+        """Up to `sla_sweep_batch` held complaints whose day to come back has come; returns
+        how many it resumed."""
+        today = local_day(self.now, VERIFICATION_TIMEZONE)
+        held = await self.complaints.held_until(today, self.settings.sla_sweep_batch)
+        if not held:
+            return 0
+        for assignment in await self.complaints.assignments([c.id for c in held]):
+            self._assignments.setdefault(assignment.complaint_id, []).append(assignment)
+        for complaint in held:
+            assert complaint.held_from_status is not None and complaint.resume_on is not None
+            transition(
+                self.session,
+                complaint,
+                Status(complaint.held_from_status),
+                EventType.complaint_resumed,
+                actor=SYSTEM_ROUTING,
+                reason=f"tunda sampai {complaint.resume_on.isoformat()}: dilanjutkan otomatis",
+                agencies=self.agencies(complaint),
+            )
+            complaint.held_from_status = None
+            complaint.resume_on = None
+        return len(held)
 
     def agencies(self, complaint: Complaint) -> list[AgencyRef]:
         return [
@@ -245,7 +275,8 @@ class SweepService:
 
 
 async def sweep(runtime: Runtime) -> int:
-    """Sweep every due clock (up to MAX_BATCHES_PER_RUN batches); returns how many it handled."""
+    """Sweep every due clock, then resume the held complaints whose day has come (each up to
+    MAX_BATCHES_PER_RUN batches); returns how many clocks and complaints it handled."""
     settings = runtime.settings
     # Read once per run: the platform clock (with the test offset when time travel is on).
     offset = await read_offset(settings, runtime.redis)
@@ -258,6 +289,15 @@ async def sweep(runtime: Runtime) -> int:
         handled += taken
         if taken < settings.sla_sweep_batch:
             break
-    if handled:
-        log.info("sla sweep handled %d clocks", handled)
-    return handled
+    resumed = 0
+    for _ in range(MAX_BATCHES_PER_RUN):
+        now = datetime.now(UTC) + offset
+        async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
+            follow_clocks(session, settings, runtime.redis)  # the held clocks run again
+            taken = await SweepService(session, settings, now).resume_held()
+        resumed += taken
+        if taken < settings.sla_sweep_batch:
+            break
+    if handled or resumed:
+        log.info("sla sweep handled %d clocks, resumed %d held complaints", handled, resumed)
+    return handled + resumed

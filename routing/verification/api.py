@@ -134,7 +134,8 @@ async def verify(
     response_model=ActionOut,
     summary="Hold a complaint (tunda)",
     description="Puts a complaint awaiting verification on hold until `resume_on` with a "
-    "reason (`complaint.held`); `resume` brings it back to where it was." + SCOPE,
+    "reason (`complaint.held`); `resume` brings it back to where it was, and so does the SLA "
+    "sweep by itself on `resume_on` (WIB; `complaint.resumed`, actor `system`)." + SCOPE,
     responses=ACTION,
 )
 async def hold(

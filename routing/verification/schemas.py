@@ -96,7 +96,10 @@ class HoldIn(BaseModel):
     )
 
     reason: str = Field(min_length=3, max_length=500)
-    resume_on: date = Field(description="The day the complaint should come back (today or later)")
+    resume_on: date = Field(
+        description="The day the complaint comes back (today or later): the SLA sweep resumes "
+        "it then (WIB)"
+    )
 
 
 class ResumeIn(BaseModel):

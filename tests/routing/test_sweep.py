@@ -2,7 +2,7 @@
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from routing.sla.clocks import ClockService
 from routing.sla.sweep import SweepService, sweep
 from services.clock import set_offset
+from services.domain.calendar import local_day, nth_working_day_after
 from services.events.catalogue import EventType
 from services.events.envelope import EventEnvelope
 from services.models import Complaint, ComplaintAgency, Event
@@ -282,3 +283,72 @@ async def test_two_sweeps_at_once_never_act_on_the_same_clock(
                     text(f"DELETE FROM {table} WHERE complaint_id = :id"), {"id": complaint.id}
                 )
             await conn.execute(text("DELETE FROM complaints WHERE id = :id"), {"id": complaint.id})
+
+
+async def test_a_held_complaint_comes_back_on_its_day_with_its_clocks(
+    session: AsyncSession, runtime: Runtime
+) -> None:
+    complaint = await dispositioned_to(session, runtime, "pemda-11.01")
+    before = await clock(session, complaint, "first_response")
+    due_before = before.due_at
+    # Held by its agency on Monday until Thursday 5 March, as the inbox's hold leaves it.
+    complaint.status, complaint.held_from_status = "on_hold", "dispositioned"
+    complaint.resume_on = date(2026, 3, 5)
+    await ClockService(session, runtime.settings).on_event(
+        EventEnvelope(
+            id=uuid.uuid4(),
+            type=EventType.complaint_held.value,
+            occurred_at=MONDAY + timedelta(hours=1),
+            complaint_id=complaint.id,
+            actor_kind="user",
+            actor_id="staff",
+            data={},
+            trace_id=None,
+        )
+    )
+    await session.commit()  # (a savepoint: the test's transaction is still rolled back)
+    assert (await clock(session, complaint, "first_response")).paused_at is not None
+    travelling = dataclasses.replace(
+        runtime, settings=sweep_settings(runtime, time_travel_enabled=True)
+    )
+
+    # Wednesday 23:00 WIB: still held.
+    await set_offset(
+        travelling.settings,
+        travelling.redis,
+        datetime(2026, 3, 4, 16, tzinfo=UTC) - datetime.now(UTC),
+    )
+    await sweep(travelling)
+    await session.refresh(complaint)
+    assert (complaint.status, complaint.resume_on) == ("on_hold", date(2026, 3, 5))
+
+    # Thursday 00:30 WIB (still Wednesday in UTC): back where it was held, by the sweep.
+    await set_offset(
+        travelling.settings,
+        travelling.redis,
+        datetime(2026, 3, 4, 17, 30, tzinfo=UTC) - datetime.now(UTC),
+    )
+    await sweep(travelling)
+    await session.refresh(complaint)
+    assert (complaint.status, complaint.held_from_status, complaint.resume_on) == (
+        "dispositioned",
+        None,
+        None,
+    )
+    resumed = [e for e in await events_of(session, complaint) if e.type == "complaint.resumed"]
+    assert len(resumed) == 1
+    assert (resumed[0].actor_kind, resumed[0].actor_id) == ("system", "routing")
+    assert resumed[0].data["reason"] == "tunda sampai 2026-03-05: dilanjutkan otomatis"
+    assert resumed[0].data["previous_status"] == "on_hold"
+    assert [a["code"] for a in resumed[0].data["agencies"]] == ["pemda-11.01"]
+    # Its clocks run again, due later by the working days the hold took (2, 3 and 4 March).
+    after = await clock(session, complaint, "first_response")
+    assert after.paused_at is None
+    assert local_day(after.due_at, after.timezone) == nth_working_day_after(
+        local_day(due_before, after.timezone), 3
+    )
+
+    # Once is enough: the next run finds nothing more to resume.
+    await sweep(travelling)
+    again = [e for e in await events_of(session, complaint) if e.type == "complaint.resumed"]
+    assert len(again) == 1
