@@ -254,9 +254,9 @@ async def test_the_upload_is_on_the_timeline_for_webhooks_and_stored_once(
     assert first.status_code == again.status_code == 201, (first.text, again.text)
     events = (
         await session.scalars(
-            select(Event).where(
-                Event.complaint_id == complaint.id, Event.type == "complaint.attachment_added"
-            )
+            select(Event)
+            .where(Event.complaint_id == complaint.id, Event.type == "complaint.attachment_added")
+            .order_by(Event.id)  # UUIDv7: as recorded (unordered, the rows come as they lie)
         )
     ).all()
     assert [e.data["attachment_id"] for e in events] == [first.json()["id"], again.json()["id"]]
