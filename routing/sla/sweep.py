@@ -26,7 +26,8 @@ day as the national platform counts it, WIB) each goes back to the status it was
 Every event's actor is system("routing") with a reason."""
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,8 +81,7 @@ class SweepService:
             return 0
         ids = list({c.complaint_id for c in due})
         complaints = await self.complaints.many(ids)
-        for assignment in await self.complaints.assignments(ids):
-            self._assignments.setdefault(assignment.complaint_id, []).append(assignment)
+        await self._load_assignments(ids)
         for clock in due:
             complaint = complaints.get(clock.complaint_id)
             if complaint is None:
@@ -96,8 +96,7 @@ class SweepService:
         held = await self.complaints.held_until(today, self.settings.sla_sweep_batch)
         if not held:
             return 0
-        for assignment in await self.complaints.assignments([c.id for c in held]):
-            self._assignments.setdefault(assignment.complaint_id, []).append(assignment)
+        await self._load_assignments([c.id for c in held])
         for complaint in held:
             assert complaint.held_from_status is not None and complaint.resume_on is not None
             transition(
@@ -112,6 +111,10 @@ class SweepService:
             complaint.held_from_status = None
             complaint.resume_on = None
         return len(held)
+
+    async def _load_assignments(self, complaint_ids: list[uuid.UUID]) -> None:
+        for assignment in await self.complaints.assignments(complaint_ids):
+            self._assignments.setdefault(assignment.complaint_id, []).append(assignment)
 
     def agencies(self, complaint: Complaint) -> list[AgencyRef]:
         return [
@@ -277,27 +280,28 @@ class SweepService:
 async def sweep(runtime: Runtime) -> int:
     """Sweep every due clock, then resume the held complaints whose day has come (each up to
     MAX_BATCHES_PER_RUN batches); returns how many clocks and complaints it handled."""
-    settings = runtime.settings
     # Read once per run: the platform clock (with the test offset when time travel is on).
-    offset = await read_offset(settings, runtime.redis)
-    handled = 0
-    for _ in range(MAX_BATCHES_PER_RUN):
-        now = datetime.now(UTC) + offset
-        async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
-            follow_clocks(session, settings, runtime.redis)  # a closed reply window stops all
-            taken = await SweepService(session, settings, now).run_batch()
-        handled += taken
-        if taken < settings.sla_sweep_batch:
-            break
-    resumed = 0
-    for _ in range(MAX_BATCHES_PER_RUN):
-        now = datetime.now(UTC) + offset
-        async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
-            follow_clocks(session, settings, runtime.redis)  # the held clocks run again
-            taken = await SweepService(session, settings, now).resume_held()
-        resumed += taken
-        if taken < settings.sla_sweep_batch:
-            break
+    offset = await read_offset(runtime.settings, runtime.redis)
+    # A closed reply window stops every clock; a resumed complaint's clocks run again.
+    handled = await _in_batches(runtime, offset, SweepService.run_batch)
+    resumed = await _in_batches(runtime, offset, SweepService.resume_held)
     if handled or resumed:
         log.info("sla sweep handled %d clocks, resumed %d held complaints", handled, resumed)
     return handled + resumed
+
+
+async def _in_batches(
+    runtime: Runtime, offset: timedelta, step: Callable[[SweepService], Awaitable[int]]
+) -> int:
+    """`step` in a transaction of its own per batch, until a batch comes back short."""
+    settings = runtime.settings
+    done = 0
+    for _ in range(MAX_BATCHES_PER_RUN):
+        now = datetime.now(UTC) + offset
+        async with unit_of_work(runtime.sessionmaker, runtime.publisher) as session:
+            follow_clocks(session, settings, runtime.redis)
+            taken = await step(SweepService(session, settings, now))
+        done += taken
+        if taken < settings.sla_sweep_batch:
+            break
+    return done

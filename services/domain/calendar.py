@@ -162,12 +162,12 @@ def point_in_working_time(
     computes it for every clock it starts."""
     first, last = local_day(start, timezone), local_day(end, timezone)
     if last <= first:
-        head, whole, tail = (end - start if is_working_day(first) else NONE), 0, None
+        head, whole, tail = (end - start if is_working_day(first) else NONE), 0, NONE
     else:
         head = start_of_day(first + DAY, timezone) - start if is_working_day(first) else NONE
         whole = _working_days_in(first + DAY, last)
         tail = end - start_of_day(last, timezone) if is_working_day(last) else NONE
-    total = head + DAY * whole + (tail or NONE)
+    total = head + DAY * whole + tail
     if total <= NONE:
         return start + (end - start) * fraction
     remaining = total * fraction
@@ -181,6 +181,6 @@ def point_in_working_time(
         day = nth_working_day_after(first, k)
         return _to_second(start_of_day(day, timezone) + (remaining - DAY * (k - 1)))
     remaining -= DAY * whole
-    if tail is not None and remaining <= tail:
+    if remaining <= tail:
         return _to_second(start_of_day(last, timezone) + remaining)
     return end

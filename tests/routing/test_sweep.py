@@ -29,22 +29,41 @@ def sweep_settings(runtime: Runtime, **changes: object) -> Settings:
     return runtime.settings.model_copy(update={"sla_sweep_batch": 100_000, **changes})
 
 
+async def clocks_hear(
+    session: AsyncSession,
+    runtime: Runtime,
+    complaint: Complaint,
+    type_: EventType,
+    at: datetime,
+    actor: tuple[str, str | None] = ("user", "staff"),
+) -> None:
+    """The clock service handles an event of `complaint` as the routing worker would."""
+    await ClockService(session, runtime.settings).on_event(
+        EventEnvelope(
+            id=uuid.uuid4(),
+            type=type_.value,
+            occurred_at=at,
+            complaint_id=complaint.id,
+            actor_kind=actor[0],
+            actor_id=actor[1],
+            data={},
+            trace_id=None,
+        )
+    )
+
+
 async def dispositioned_to(
     session: AsyncSession, runtime: Runtime, agency_code: str, **fields: Any
 ) -> Complaint:
     complaint = await add_complaint(session, status="dispositioned", **fields)
     await assign(session, complaint, agency_code)
-    await ClockService(session, runtime.settings).on_event(
-        EventEnvelope(
-            id=uuid.uuid4(),
-            type=EventType.complaint_dispositioned.value,
-            occurred_at=MONDAY,
-            complaint_id=complaint.id,
-            actor_kind="system",
-            actor_id="routing",
-            data={},
-            trace_id=None,
-        )
+    await clocks_hear(
+        session,
+        runtime,
+        complaint,
+        EventType.complaint_dispositioned,
+        MONDAY,
+        actor=("system", "routing"),
     )
     await session.flush()
     return complaint
@@ -164,17 +183,8 @@ async def test_an_elapsed_reply_window_resolves_the_complaint(
     assert assignment is not None
     assignment.status = "responded"
     await session.flush()
-    await ClockService(session, runtime.settings).on_event(
-        EventEnvelope(
-            id=uuid.uuid4(),
-            type=EventType.complaint_followed_up.value,
-            occurred_at=MONDAY + timedelta(days=1),
-            complaint_id=complaint.id,
-            actor_kind="user",
-            actor_id="staff",
-            data={},
-            trace_id=None,
-        )
+    await clocks_hear(
+        session, runtime, complaint, EventType.complaint_followed_up, MONDAY + timedelta(days=1)
     )
     await session.flush()
     window = await clock(session, complaint, "reply_window")
@@ -194,17 +204,13 @@ async def test_a_late_verification_is_the_national_admins_and_escalates_nowhere(
 ) -> None:
     settings = sweep_settings(runtime)
     complaint = await add_complaint(session, status="submitted")
-    await ClockService(session, runtime.settings).on_event(
-        EventEnvelope(
-            id=uuid.uuid4(),
-            type=EventType.complaint_submitted.value,
-            occurred_at=MONDAY,
-            complaint_id=complaint.id,
-            actor_kind="anonymous",
-            actor_id=None,
-            data={},
-            trace_id=None,
-        )
+    await clocks_hear(
+        session,
+        runtime,
+        complaint,
+        EventType.complaint_submitted,
+        MONDAY,
+        actor=("anonymous", None),
     )
     await session.flush()
     verification = await clock(session, complaint, "verification")
@@ -285,6 +291,12 @@ async def test_two_sweeps_at_once_never_act_on_the_same_clock(
             await conn.execute(text("DELETE FROM complaints WHERE id = :id"), {"id": complaint.id})
 
 
+async def hold_of(session: AsyncSession, complaint: Complaint) -> tuple[Any, ...]:
+    """(status, held_from_status, resume_on) as stored now."""
+    await session.refresh(complaint)
+    return (complaint.status, complaint.held_from_status, complaint.resume_on)
+
+
 async def test_a_held_complaint_comes_back_on_its_day_with_its_clocks(
     session: AsyncSession, runtime: Runtime
 ) -> None:
@@ -294,17 +306,8 @@ async def test_a_held_complaint_comes_back_on_its_day_with_its_clocks(
     # Held by its agency on Monday until Thursday 5 March, as the inbox's hold leaves it.
     complaint.status, complaint.held_from_status = "on_hold", "dispositioned"
     complaint.resume_on = date(2026, 3, 5)
-    await ClockService(session, runtime.settings).on_event(
-        EventEnvelope(
-            id=uuid.uuid4(),
-            type=EventType.complaint_held.value,
-            occurred_at=MONDAY + timedelta(hours=1),
-            complaint_id=complaint.id,
-            actor_kind="user",
-            actor_id="staff",
-            data={},
-            trace_id=None,
-        )
+    await clocks_hear(
+        session, runtime, complaint, EventType.complaint_held, MONDAY + timedelta(hours=1)
     )
     await session.commit()  # (a savepoint: the test's transaction is still rolled back)
     assert (await clock(session, complaint, "first_response")).paused_at is not None
@@ -319,8 +322,7 @@ async def test_a_held_complaint_comes_back_on_its_day_with_its_clocks(
         datetime(2026, 3, 4, 16, tzinfo=UTC) - datetime.now(UTC),
     )
     await sweep(travelling)
-    await session.refresh(complaint)
-    assert (complaint.status, complaint.resume_on) == ("on_hold", date(2026, 3, 5))
+    assert await hold_of(session, complaint) == ("on_hold", "dispositioned", date(2026, 3, 5))
 
     # Thursday 00:30 WIB (still Wednesday in UTC): back where it was held, by the sweep.
     await set_offset(
@@ -329,12 +331,7 @@ async def test_a_held_complaint_comes_back_on_its_day_with_its_clocks(
         datetime(2026, 3, 4, 17, 30, tzinfo=UTC) - datetime.now(UTC),
     )
     await sweep(travelling)
-    await session.refresh(complaint)
-    assert (complaint.status, complaint.held_from_status, complaint.resume_on) == (
-        "dispositioned",
-        None,
-        None,
-    )
+    assert await hold_of(session, complaint) == ("dispositioned", None, None)
     resumed = [e for e in await events_of(session, complaint) if e.type == "complaint.resumed"]
     assert len(resumed) == 1
     assert (resumed[0].actor_kind, resumed[0].actor_id) == ("system", "routing")
